@@ -1,0 +1,54 @@
+"""The ``ocore`` command group: ``flask ocore …`` (registered as a Flask CLI plugin, so it works
+before any app can be built) and the ``ocore`` console script are the same group."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from ocore_flask.cli.config_cmds import config_group
+from ocore_flask.cli.plugins_cmds import plugins_group
+from ocore_flask.discovery import load_plugins
+
+BUILTIN = {
+    "config": config_group,
+    "plugins": plugins_group,
+}
+
+
+class OcoreGroup(click.Group):
+    """Built-in commands plus those the enabled plugins declare, discovered on demand."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        cache = ctx.meta.setdefault("ocore.plugin_commands", {})
+        if not cache:
+            found = load_plugins(os.environ)
+            cache.update({command.name: command for _, command in found.commands})
+        return cache
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+
+
+@click.group(cls=OcoreGroup, name="ocore")
+def ocore() -> None:
+    """oCore operations: configuration, plugins, health and serving."""
+
+
+for _command in BUILTIN.values():
+    ocore.add_command(_command)
+
+
+def register(name: str, command: Any) -> None:
+    """Add a built-in host command (used by host modules such as health and serving)."""
+    ocore.add_command(command, name)
+
+
+def main() -> None:
+    """Entry point of the ``ocore`` console script."""
+    ocore(prog_name="ocore")

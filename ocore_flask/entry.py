@@ -1,0 +1,21 @@
+"""Entry-point glue: build the app or exit with the report and a status, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+from flask import Flask
+
+from ocore_flask.app import create_app
+from ocore_flask.errors import StartupError
+
+
+def app_or_exit(environ: Mapping[str, str] | None = None) -> Flask:
+    """``create_app()``, or print the startup report to stderr and exit with its status (78 for
+    configuration). Used by ``wsgi.py`` under waitress and gunicorn, and by the CLI."""
+    try:
+        return create_app(environ)
+    except StartupError as exc:
+        print(exc.render(), file=sys.stderr, flush=True)  # noqa: T201 - the operator's report
+        sys.exit(exc.exit_code)

@@ -1,0 +1,216 @@
+"""The host's own settings (plugins declare theirs). The README's reference table, ``config docs``
+and ``config example`` are all generated from these declarations."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ocore_flask.config import kinds, rules
+from ocore_flask.config.declarations import (
+    REQUIRED,
+    Context,
+    CrossRule,
+    Derived,
+    PerMode,
+    Setting,
+)
+
+_LOCAL_APP = "http://localhost:3000"
+
+
+def _origin_of_app_url(values: dict) -> str | None:
+    url = values.get("APP_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _host_of_origin(values: dict) -> str | None:
+    origin = values.get("WEBAUTHN_ORIGIN")
+    return urlsplit(origin).hostname if origin else None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "ENVIRONMENT",
+        kinds.choice("development", "staging", "production"),
+        "Run mode. Anything but development enforces the strict security rules.",
+        default="production",
+        example="production",
+    ),
+    Setting(
+        "JWT_SECRET",
+        kinds.text(),
+        "Signs access and refresh tokens; in development also the source of the SSH vault key.",
+        default=REQUIRED,
+        secret=True,
+        example="<openssl rand -base64 48>",
+        checks=(rules.min_length(32), rules.strong_secret()),
+        fix=rules.GENERATE_HINT,
+    ),
+    Setting(
+        "JWT_ACCESS_EXPIRY",
+        kinds.duration(),
+        "Lifetime of an access token.",
+        default="1h",
+        example="15m",
+    ),
+    Setting(
+        "JWT_REFRESH_EXPIRY",
+        kinds.duration(),
+        "Lifetime of a refresh token; must exceed the access token's.",
+        default="720h",
+        example="168h",
+    ),
+    Setting(
+        "APP_URL",
+        kinds.http_url(),
+        "Public URL of the dashboard (links in mail, WebAuthn origin by default).",
+        default=_LOCAL_APP,
+        example="https://ocore.example.com",
+        checks=(rules.not_loopback_url("your public dashboard URL, e.g. https://ocore.example.com"),),
+    ),
+    Setting(
+        "WEBAUTHN_ORIGIN",
+        kinds.origin(),
+        "Origin that WebAuthn ceremonies must come from.",
+        default=Derived("the origin of APP_URL", _origin_of_app_url),
+        example="https://ocore.example.com",
+        checks=(rules.https_only("your dashboard's https origin"),),
+    ),
+    Setting(
+        "WEBAUTHN_RP_ID",
+        kinds.hostname(),
+        "WebAuthn relying-party ID: the origin's host or a registrable suffix of it.",
+        default=Derived("the host of WEBAUTHN_ORIGIN", _host_of_origin),
+        example="ocore.example.com",
+    ),
+    Setting(
+        "SERVER_PORT",
+        kinds.port(),
+        "HTTP port the server listens on (internal only; a TLS reverse proxy sits in front).",
+        default="8080",
+        example="8080",
+    ),
+    Setting(
+        "WEB_CONCURRENCY",
+        kinds.integer(1, 64),
+        "Worker processes under gunicorn (also used to size database connection budgets).",
+        default="1",
+        example="2",
+    ),
+    Setting(
+        "HEALTH_CHECK_TOKEN",
+        kinds.text(),
+        "Bearer token that unlocks the rich /api/health payload; unset keeps it off.",
+        secret=True,
+        example="<openssl rand -base64 48>",
+        checks=(rules.min_length(32, applies="strict"), rules.strong_secret()),
+        fix=rules.GENERATE_HINT,
+    ),
+    Setting(
+        "HEALTH_CHECK_TOKEN_PREVIOUS",
+        kinds.text(),
+        "The previous health token, still accepted while monitors are switched to the new one.",
+        secret=True,
+        example="",
+        checks=(rules.min_length(32, applies="strict"), rules.strong_secret()),
+        fix=rules.GENERATE_HINT,
+    ),
+    Setting(
+        "HEALTH_CACHE_TTL",
+        kinds.duration(positive=False),
+        "How long rich health results are reused before contributors run again (0 disables).",
+        default="1s",
+        example="2s",
+    ),
+    Setting(
+        "HEALTH_TIMEOUT",
+        kinds.duration(),
+        "Upper bound on any health contributor's run; a slower one is reported as timed out.",
+        default="2s",
+        example="3s",
+    ),
+    Setting(
+        "LOG_LEVEL",
+        kinds.choice("debug", "info", "warning", "error", "critical", ignore_case=True),
+        "Minimum level of log records.",
+        default="info",
+        example="info",
+    ),
+    Setting(
+        "LOG_FORMAT",
+        kinds.choice("text", "json", ignore_case=True),
+        "Log line format: text for people, json (one object per line) for collectors.",
+        default=PerMode(development="text", strict="json"),
+        example="json",
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        kinds.integer(0, 10),
+        "How many reverse proxies' X-Forwarded-* headers to trust (0 ignores them).",
+        default=PerMode(development="0", strict="1"),
+        example="1",
+    ),
+    Setting(
+        "OCORE_DISABLED_PLUGINS",
+        kinds.names_list(),
+        "Installed plugins to switch off (comma-separated names); core plugins cannot be.",
+        example="ssh,mail",
+    ),
+    Setting(
+        "OCORE_COMMIT",
+        kinds.text(),
+        "Build commit shown by rich health (else the one baked in at build time, else unknown).",
+        example="3f2c1ab",
+    ),
+)
+
+
+def _refresh_after_access(ctx: Context) -> str | None:
+    access, refresh = ctx.values["JWT_ACCESS_EXPIRY"], ctx.values["JWT_REFRESH_EXPIRY"]
+    if refresh <= access:
+        return f"must be longer than JWT_ACCESS_EXPIRY ({access}); it is {refresh}"
+    return None
+
+
+def _rp_id_matches_origin(ctx: Context) -> str | None:
+    rp_id, origin = ctx.values["WEBAUTHN_RP_ID"], ctx.values["WEBAUTHN_ORIGIN"]
+    host = (urlsplit(origin).hostname or "").lower()
+    if rp_id == host:
+        return None
+    if not rules.is_ip_address(host) and host.endswith("." + rp_id) and "." in rp_id:
+        return None
+    return (
+        f"must equal the host of WEBAUTHN_ORIGIN ({host}) or a registrable suffix of it, "
+        f"e.g. {host.split('.', 1)[-1] if '.' in host else host}"
+    )
+
+
+def _previous_needs_current(ctx: Context) -> str | None:
+    if ctx.values.get("HEALTH_CHECK_TOKEN") is None:
+        return "is set but HEALTH_CHECK_TOKEN is not: set the new token, keep this as the old one"
+    return None
+
+
+RULES: tuple[CrossRule, ...] = (
+    CrossRule(
+        "JWT_REFRESH_EXPIRY",
+        ("JWT_ACCESS_EXPIRY",),
+        "longer than JWT_ACCESS_EXPIRY",
+        _refresh_after_access,
+    ),
+    CrossRule(
+        "WEBAUTHN_RP_ID",
+        ("WEBAUTHN_ORIGIN",),
+        "the origin's host or a registrable suffix of it",
+        _rp_id_matches_origin,
+    ),
+    CrossRule(
+        "HEALTH_CHECK_TOKEN_PREVIOUS",
+        ("HEALTH_CHECK_TOKEN_PREVIOUS",),
+        "only together with HEALTH_CHECK_TOKEN",
+        _previous_needs_current,
+    ),
+)

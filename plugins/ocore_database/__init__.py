@@ -1,0 +1,5 @@
+"""First-party plugin ``database``: PostgreSQL for the whole app."""
+
+from ocore_database.plugin import DatabasePlugin
+
+plugin = DatabasePlugin()

@@ -1,0 +1,110 @@
+"""The mail plugin's settings: the seed's development defaults (a local Mailpit-style sink on
+localhost:1025) and TLS that is never silently skipped when credentials are involved."""
+
+from __future__ import annotations
+
+from ocore_flask.config import Check, Context, CrossRule, Kind, Setting, kinds, rules
+
+from ocore_mail.sender import validate_address
+
+
+def _address(raw: str) -> str:
+    try:
+        return validate_address(raw)
+    except ValueError:
+        raise ValueError(
+            "must be one e-mail address with a domain, e.g. noreply@example.com or "
+            '"oCore <noreply@example.com>"'
+        ) from None
+
+
+def _not_local_domain(value: str, _: Context) -> str | None:
+    if value.rstrip(">").lower().endswith("@ocore.local"):
+        return "is still the development address; set your domain's noreply address"
+    return None
+
+
+def _verify_on(value: bool, _: Context) -> str | None:
+    return None if value else "certificate checks are off: anyone on the path can read your mail"
+
+
+SETTINGS = (
+    Setting(
+        "SMTP_HOST",
+        kinds.hostname(),
+        "SMTP server host.",
+        default="localhost",
+        example="smtp.example.com",
+        checks=(
+            Check(
+                "staging/production: warn on localhost",
+                lambda v, _: "is localhost in a strict mode; set your SMTP provider's host"
+                if rules.is_loopback_host(v)
+                else None,
+                level="warning",
+                applies="strict",
+            ),
+        ),
+    ),
+    Setting("SMTP_PORT", kinds.port(), "SMTP server port.", default="1025", example="587"),
+    Setting(
+        "SMTP_FROM",
+        Kind("address", "e-mail address, optionally Name <addr>", _address),
+        "Sender address of outgoing mail.",
+        default="noreply@ocore.local",
+        example="oCore <noreply@example.com>",
+        checks=(
+            Check("staging/production: warn on the development address", _not_local_domain,
+                  level="warning", applies="strict"),
+        ),
+    ),
+    Setting("SMTP_USERNAME", kinds.text(), "SMTP AUTH user name (unset: no AUTH).",
+            example="apikey"),
+    Setting("SMTP_PASSWORD", kinds.text(), "SMTP AUTH password; required with a user name.",
+            secret=True, example="<smtp password>"),
+    Setting(
+        "SMTP_TLS",
+        kinds.choice("auto", "starttls", "tls", "none"),
+        "auto: implicit TLS on 465, STARTTLS on 587, STARTTLS when offered elsewhere; "
+        "starttls: required; tls: implicit; none: plain text.",
+        default="auto",
+        example="starttls",
+    ),
+    Setting(
+        "SMTP_TLS_VERIFY",
+        kinds.boolean(),
+        "Verify the server's certificate and host name.",
+        default="true",
+        example="true",
+        checks=(Check("staging/production: warn when off", _verify_on, level="warning",
+                      applies="strict"),),
+    ),
+    Setting("SMTP_TIMEOUT", kinds.duration(), "Timeout of each SMTP step.", default="10s",
+            example="10s"),
+)
+
+
+def _needs(other: str, present: str):  # noqa: ANN202 - builds a rule test
+    def test(ctx: Context) -> str | None:
+        if ctx.values.get(other) is None:
+            return f"is required when {present} is set"
+        return None
+
+    return test
+
+
+def _no_plaintext_credentials(ctx: Context) -> str | None:
+    if ctx.values["SMTP_TLS"] == "none":
+        return "is none while SMTP_USERNAME is set: credentials would cross the network in clear; " \
+               "use auto, starttls or tls"
+    return None
+
+
+RULES = (
+    CrossRule("SMTP_PASSWORD", ("SMTP_USERNAME",), "required with SMTP_USERNAME",
+              _needs("SMTP_PASSWORD", "SMTP_USERNAME")),
+    CrossRule("SMTP_USERNAME", ("SMTP_PASSWORD",), "required with SMTP_PASSWORD",
+              _needs("SMTP_USERNAME", "SMTP_PASSWORD")),
+    CrossRule("SMTP_TLS", ("SMTP_USERNAME",), "staging/production: not none with credentials",
+              _no_plaintext_credentials, applies="strict"),
+)

