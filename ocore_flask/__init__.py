@@ -11,4 +11,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["ConfigError", "Plugin", "PluginError", "StartupError", "__version__", "close_app", "create_app"]
+__all__ = [
+    "ConfigError",
+    "Plugin",
+    "PluginError",
+    "StartupError",
+    "__version__",
+    "close_app",
+    "create_app",
+]

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from flask_smorest import Api
 
-from ocore_flask import logs
+from ocore_flask import health, logs
 from ocore_flask.config import load
 from ocore_flask.discovery import PluginSet, load_plugins
 from ocore_flask.errors import PluginError, StartupError
@@ -47,10 +48,9 @@ def create_app(
     logs.init_app(app, config)
     for warning in config.report.warnings:
         app.logger.warning("configuration: %s %s", warning.variable, warning.message)
+    state.api = Api(app)
     _init_plugins(app, found, config)
-    from ocore_flask.health import init_app as init_health
-
-    init_health(app)
+    health.init_app(app)
     return app
 
 
@@ -78,7 +78,7 @@ def _close(app: Flask, plugins: Sequence[Any]) -> None:
     for plugin in reversed(plugins):
         try:
             hook(plugin, "close", app)
-        except Exception:  # noqa: BLE001 - already failing; log and keep closing the rest
+        except Exception:
             app.logger.exception("plugin %s failed to close", plugin.name)
 
 

@@ -73,11 +73,15 @@ def load_plugins(environ: Mapping[str, str], explicit: Sequence[Any] | None = No
         found.records = _from_entry_points(disabled)
     else:
         found.records = [
-            PluginRecord(getattr(p, "name", "?"), p, enabled=getattr(p, "name", "?") not in disabled)
+            PluginRecord(
+                getattr(p, "name", "?"), p, enabled=getattr(p, "name", "?") not in disabled
+            )
             for p in explicit
         ]
     _check_records(found, disabled)
-    usable = {r.name: r for r in found.records if r.enabled and r.plugin is not None and not r.error}
+    usable = {
+        r.name: r for r in found.records if r.enabled and r.plugin is not None and not r.error
+    }
     found.active = [usable[name].plugin for name in _order(usable, found)]
     _collect_declarations(found)
     return found
@@ -104,7 +108,7 @@ def _from_entry_points(disabled: frozenset[str]) -> list[PluginRecord]:
         try:
             obj = ep.load()
             record.plugin = obj() if isinstance(obj, type) else obj
-        except Exception as exc:  # noqa: BLE001 - any import failure is reported, not raised
+        except Exception as exc:
             record.error = f"{type(exc).__name__}: {exc}"
         records.append(record)
     return records
@@ -160,7 +164,7 @@ def _check_records(found: PluginSet, disabled: frozenset[str]) -> None:
             problems.append(
                 Problem(
                     DISABLE_VARIABLE,
-                    f"names {name!r}, a core plugin, which cannot be disabled; remove it from the list",
+                    f"names {name!r}, a core plugin, which cannot be disabled; remove it",
                 )
             )
             record.enabled = True

@@ -69,7 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Public URL of the dashboard (links in mail, WebAuthn origin by default).",
         default=_LOCAL_APP,
         example="https://ocore.example.com",
-        checks=(rules.not_loopback_url("your public dashboard URL, e.g. https://ocore.example.com"),),
+        checks=(
+            rules.not_loopback_url("your public dashboard URL, e.g. https://ocore.example.com"),
+        ),
     ),
     Setting(
         "WEBAUTHN_ORIGIN",

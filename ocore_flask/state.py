@@ -1,4 +1,4 @@
-"""Per-app state kept in ``app.extensions["ocore"]``; nothing app-specific lives in module globals."""
+"""Per-app state in ``app.extensions["ocore"]``; no app state lives in module globals."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class OcoreState:
     started_at: datetime
     plugin_state: dict[str, Any] = field(default_factory=dict)
     health: Any = None
+    api: Any = None
 
     def __repr__(self) -> str:
         return f"<OcoreState {self.config.mode.value}: {len(self.plugins.active)} plugins>"

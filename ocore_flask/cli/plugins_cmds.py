@@ -28,7 +28,7 @@ def describe(record: PluginRecord, found: PluginSet) -> dict[str, Any]:
         try:
             sections = [c.name for c in hook(plugin, "health_contributors") or ()]
             commands = [c.name for c in hook(plugin, "cli_commands") or ()]
-        except Exception:  # noqa: BLE001 - a disabled plugin's hooks may be broken; show nothing
+        except Exception:
             sections, commands = [], []
     return {
         "name": record.name,
@@ -61,8 +61,10 @@ def list_plugins(as_json: bool) -> None:
             if row["error"]:
                 state += f" (error: {row['error']})"
             core = ", core" if row["core"] else ""
-            click.echo(f"{row['name']}  {row['distribution'] or '-'} {row['version'] or ''}  "
-                       f"[{state}{core}]")
+            click.echo(
+                f"{row['name']}  {row['distribution'] or '-'} {row['version'] or ''}  "
+                f"[{state}{core}]"
+            )
             if row["description"]:
                 click.echo(f"    {row['description']}")
             for label in ("requires", "settings", "health_sections", "commands"):

@@ -1,4 +1,4 @@
-"""The declaration of a setting: one object drives parsing, validation, docs, examples, redaction."""
+"""Setting declarations: one object drives parsing, validation, docs, examples, redaction."""
 
 from __future__ import annotations
 

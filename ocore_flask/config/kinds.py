@@ -112,7 +112,9 @@ def http_url() -> Kind:
     def parse(raw: str) -> str:
         parts = _split_url(raw)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http:// or https:// URL, e.g. https://ocore.example.com")
+            raise ValueError(
+                "must be an absolute http:// or https:// URL, e.g. https://ocore.example.com"
+            )
         return raw.rstrip("/") if parts.path in ("", "/") else raw
 
     return Kind("url", "absolute http(s) URL", parse)
@@ -140,7 +142,9 @@ def hostname() -> Kind:
         candidate = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
         if ":" in candidate and all(part == "" or _is_hex(part) for part in candidate.split(":")):
             return candidate
-        if len(candidate) > 253 or not all(label.match(p) for p in candidate.rstrip(".").split(".")):
+        if len(candidate) > 253 or not all(
+            label.match(p) for p in candidate.rstrip(".").split(".")
+        ):
             raise ValueError("must be a host name or IP address, without scheme, port or path")
         return candidate.lower()
 
@@ -176,7 +180,7 @@ def secret_list() -> Kind:
     return Kind("secrets", "comma-separated secrets", parse, lambda v: ",".join(v))
 
 
-def _split_url(raw: str):  # noqa: ANN202 - urllib's SplitResult
+def _split_url(raw: str):
     try:
         parts = urlsplit(raw)
         parts.port  # noqa: B018 - raises ValueError on a bad port

@@ -145,7 +145,9 @@ class _Run:
         if default is REQUIRED:
             state = "is set but empty" if empty else "is required but not set"
             where = f" in {self.mode.value}" if not setting.required_in(Mode.DEVELOPMENT) else ""
-            hint = setting.fix or (f"e.g. {setting.name}={setting.example}" if setting.example else "")
+            hint = setting.fix or (
+                f"e.g. {setting.name}={setting.example}" if setting.example else ""
+            )
             raise ma.ValidationError(f"{state}{where}" + (f": {hint}" if hint else ""))
         if isinstance(default, Derived):
             return default.compute(self.values), "derived"
@@ -185,7 +187,11 @@ def resolve(
     except EnvValidationError as exc:
         errors = {k: list(v) for k, v in exc.error_messages.items()}  # type: ignore[union-attr]
     by_name = {s.name: s for s in settings}
-    found = [Problem(name, msg, "error", by_name[name].owner) for name, msgs in errors.items() for msg in msgs]
+    found = [
+        Problem(name, msg, "error", by_name[name].owner)
+        for name, msgs in errors.items()
+        for msg in msgs
+    ]
     found += _cross_problems(run, rules, by_name, failed=set(errors))
     found += run.warnings + _lookalike_warnings(environ, by_name)
     found += list(problems)
@@ -226,7 +232,9 @@ def _cross_problems(
     return found
 
 
-def _lookalike_warnings(environ: Mapping[str, str], by_name: Mapping[str, Setting]) -> list[Problem]:
+def _lookalike_warnings(
+    environ: Mapping[str, str], by_name: Mapping[str, Setting]
+) -> list[Problem]:
     """Unknown variables that share a declared prefix and nearly match a declared name."""
     prefixes = {name.split("_", 1)[0] + "_" for name in by_name}
     found = []
@@ -238,4 +246,3 @@ def _lookalike_warnings(environ: Mapping[str, str], by_name: Mapping[str, Settin
             message = f"is not a known setting and is ignored; did you mean {close[0]}?"
             found.append(Problem(key, message, "warning", by_name[close[0]].owner))
     return found
-

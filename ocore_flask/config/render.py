@@ -76,15 +76,17 @@ def example_env(settings: Sequence[Setting], rules: Sequence[CrossRule]) -> str:
             owner = setting.owner
             lines += ["", f"# --- {owner} ---"]
         lines.append(f"# {setting.description}")
-        lines.append(f"# Default: {describe_default(setting).replace('`', '').replace('**', '')}."
-                     f" Rules: {rules_text(setting, rules)}.")
-        required = any(
-            setting.default_for(mode) is REQUIRED for mode in _modes()
+        lines.append(
+            f"# Default: {describe_default(setting).replace('`', '').replace('**', '')}."
+            f" Rules: {rules_text(setting, rules)}."
         )
+        required = any(setting.default_for(mode) is REQUIRED for mode in _modes())
         if required:
             lines.append(f"{setting.name}={setting.example or '<fill in>'}")
         else:
-            value = setting.example if setting.secret or setting.default is None else _plain(setting)
+            value = (
+                setting.example if setting.secret or setting.default is None else _plain(setting)
+            )
             lines.append(f"# {setting.name}={value}")
     return "\n".join(lines) + "\n"
 
@@ -98,7 +100,7 @@ def _plain(setting: Setting) -> str:
     return str(default)
 
 
-def _modes():  # noqa: ANN202 - small local helper
+def _modes():
     from ocore_flask.config.modes import Mode
 
     return tuple(Mode)

@@ -10,8 +10,21 @@ from ocore_flask.config.declarations import Check, Context
 
 GENERATE_HINT = "generate one with: openssl rand -base64 48"
 _PLACEHOLDER_WORDS = (
-    "changeme", "change-me", "change_me", "replace", "placeholder", "your-secret", "yoursecret",
-    "secret-here", "example", "xxxxxxxx", "todo", "fixme", "dummy", "insecure", "password",
+    "changeme",
+    "change-me",
+    "change_me",
+    "replace",
+    "placeholder",
+    "your-secret",
+    "yoursecret",
+    "secret-here",
+    "example",
+    "xxxxxxxx",
+    "todo",
+    "fixme",
+    "dummy",
+    "insecure",
+    "password",
 )
 MIN_DISTINCT = 10
 
@@ -43,7 +56,9 @@ def strong_secret(*, fix: str = GENERATE_HINT) -> Check:
             )
         return None
 
-    return Check("staging/production: no placeholders or low-entropy values", test, applies="strict")
+    return Check(
+        "staging/production: no placeholders or low-entropy values", test, applies="strict"
+    )
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -88,5 +103,3 @@ def https_only(what: str) -> Check:
         return f"must use https in staging/production; set it to {what}"
 
     return Check("staging/production: https", test, applies="strict")
-
-

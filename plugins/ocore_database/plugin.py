@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ocore_flask.plugin import Plugin
-
 from ocore_database.settings import RULES, SETTINGS
+from ocore_flask.plugin import Plugin
 
 
 class DatabasePlugin(Plugin):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ocore_flask.config import REQUIRED, Check, Context, CrossRule, Kind, Setting, kinds
-
 from ocore_database.url import DatabaseURL, parse_database_url
+from ocore_flask.config import REQUIRED, Check, Context, CrossRule, Kind, Setting, kinds
 
 
 def _no_placeholder_password(url: DatabaseURL, _: Context) -> str | None:

@@ -7,7 +7,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 SCHEMES = ("postgres", "postgresql")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-ENCODE_HINT = "URL-encode special characters in the user name and password (@ → %40, : → %3A, / → %2F)"
+ENCODE_HINT = (
+    "URL-encode special characters in the user name and password (@ → %40, : → %3A, / → %2F)"
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ def parse_database_url(raw: str) -> DatabaseURL:
         parts = urlsplit(raw)
         port = parts.port or 5432
     except ValueError:
-        raise ValueError(f"has an invalid host or port (if the password has special characters: "
-                         f"{ENCODE_HINT})") from None
+        raise ValueError(
+            f"has an invalid host or port (if the password has special characters: {ENCODE_HINT})"
+        ) from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     host = parts.hostname or query.get("host", "")
     if not host:

@@ -3,8 +3,9 @@ localhost:1025) and TLS that is never silently skipped when credentials are invo
 
 from __future__ import annotations
 
-from ocore_flask.config import Check, Context, CrossRule, Kind, Setting, kinds, rules
+from collections.abc import Callable
 
+from ocore_flask.config import Check, Context, CrossRule, Kind, Setting, kinds, rules
 from ocore_mail.sender import validate_address
 
 
@@ -38,9 +39,11 @@ SETTINGS = (
         checks=(
             Check(
                 "staging/production: warn on localhost",
-                lambda v, _: "is localhost in a strict mode; set your SMTP provider's host"
-                if rules.is_loopback_host(v)
-                else None,
+                lambda v, _: (
+                    "is localhost in a strict mode; set your SMTP provider's host"
+                    if rules.is_loopback_host(v)
+                    else None
+                ),
                 level="warning",
                 applies="strict",
             ),
@@ -54,14 +57,24 @@ SETTINGS = (
         default="noreply@ocore.local",
         example="oCore <noreply@example.com>",
         checks=(
-            Check("staging/production: warn on the development address", _not_local_domain,
-                  level="warning", applies="strict"),
+            Check(
+                "staging/production: warn on the development address",
+                _not_local_domain,
+                level="warning",
+                applies="strict",
+            ),
         ),
     ),
-    Setting("SMTP_USERNAME", kinds.text(), "SMTP AUTH user name (unset: no AUTH).",
-            example="apikey"),
-    Setting("SMTP_PASSWORD", kinds.text(), "SMTP AUTH password; required with a user name.",
-            secret=True, example="<smtp password>"),
+    Setting(
+        "SMTP_USERNAME", kinds.text(), "SMTP AUTH user name (unset: no AUTH).", example="apikey"
+    ),
+    Setting(
+        "SMTP_PASSWORD",
+        kinds.text(),
+        "SMTP AUTH password; required with a user name.",
+        secret=True,
+        example="<smtp password>",
+    ),
     Setting(
         "SMTP_TLS",
         kinds.choice("auto", "starttls", "tls", "none"),
@@ -76,15 +89,19 @@ SETTINGS = (
         "Verify the server's certificate and host name.",
         default="true",
         example="true",
-        checks=(Check("staging/production: warn when off", _verify_on, level="warning",
-                      applies="strict"),),
+        checks=(
+            Check(
+                "staging/production: warn when off", _verify_on, level="warning", applies="strict"
+            ),
+        ),
     ),
-    Setting("SMTP_TIMEOUT", kinds.duration(), "Timeout of each SMTP step.", default="10s",
-            example="10s"),
+    Setting(
+        "SMTP_TIMEOUT", kinds.duration(), "Timeout of each SMTP step.", default="10s", example="10s"
+    ),
 )
 
 
-def _needs(other: str, present: str):  # noqa: ANN202 - builds a rule test
+def _needs(other: str, present: str) -> Callable[[Context], str | None]:
     def test(ctx: Context) -> str | None:
         if ctx.values.get(other) is None:
             return f"is required when {present} is set"
@@ -95,16 +112,31 @@ def _needs(other: str, present: str):  # noqa: ANN202 - builds a rule test
 
 def _no_plaintext_credentials(ctx: Context) -> str | None:
     if ctx.values["SMTP_TLS"] == "none":
-        return "is none while SMTP_USERNAME is set: credentials would cross the network in clear; " \
-               "use auto, starttls or tls"
+        return (
+            "is none while SMTP_USERNAME is set: credentials would cross the network in clear; "
+            "use auto, starttls or tls"
+        )
     return None
 
 
 RULES = (
-    CrossRule("SMTP_PASSWORD", ("SMTP_USERNAME",), "required with SMTP_USERNAME",
-              _needs("SMTP_PASSWORD", "SMTP_USERNAME")),
-    CrossRule("SMTP_USERNAME", ("SMTP_PASSWORD",), "required with SMTP_PASSWORD",
-              _needs("SMTP_USERNAME", "SMTP_PASSWORD")),
-    CrossRule("SMTP_TLS", ("SMTP_USERNAME",), "staging/production: not none with credentials",
-              _no_plaintext_credentials, applies="strict"),
+    CrossRule(
+        "SMTP_PASSWORD",
+        ("SMTP_USERNAME",),
+        "required with SMTP_USERNAME",
+        _needs("SMTP_PASSWORD", "SMTP_USERNAME"),
+    ),
+    CrossRule(
+        "SMTP_USERNAME",
+        ("SMTP_PASSWORD",),
+        "required with SMTP_PASSWORD",
+        _needs("SMTP_USERNAME", "SMTP_PASSWORD"),
+    ),
+    CrossRule(
+        "SMTP_TLS",
+        ("SMTP_USERNAME",),
+        "staging/production: not none with credentials",
+        _no_plaintext_credentials,
+        applies="strict",
+    ),
 )

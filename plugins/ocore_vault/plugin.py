@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ocore_flask.plugin import Plugin
-
 from ocore_vault.settings import SETTINGS
 
 

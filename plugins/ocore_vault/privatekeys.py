@@ -138,9 +138,10 @@ class _Block:
     label: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    width: int  # base64 line length: the input's own if consistent (ssh-keygen 70, PEM 64)
 
     def text(self) -> str:
-        width = 70 if self.label == "OPENSSH PRIVATE KEY" else 64
+        width = self.width
         encoded = base64.b64encode(self.body).decode("ascii")
         lines = [f"-----BEGIN {self.label}-----"]
         lines += [f"{name}: {value}" for name, value in self.headers]
@@ -245,14 +246,24 @@ def _find_block(text: str) -> _Block:
     while (header := _HEADER.match(inner, pos)) is not None:
         headers.append((header.group(1), header.group(2)))
         pos = header.end()
-    encoded = "".join(inner[pos:].split())
+    chunks = inner[pos:].split()
+    encoded = "".join(chunks)
     if not encoded:
         raise KeyFormatError(f"the {label} block is empty")
     try:
         body = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise KeyFormatError(f"the {label} block is not valid base64 (damaged key)") from None
-    return _Block(label, tuple(headers), body)
+    return _Block(label, tuple(headers), body, _line_width(label, chunks))
+
+
+def _line_width(label: str, chunks: list[str]) -> int:
+    """Keep a consistent wrapping as given, so a well-formed key is stored byte for byte."""
+    width = len(chunks[0])
+    consistent = all(len(c) == width for c in chunks[:-1]) and len(chunks[-1]) <= width
+    if len(chunks) > 1 and consistent and width % 4 == 0 and 16 <= width <= 128:
+        return width
+    return 70 if label == "OPENSSH PRIVATE KEY" else 64
 
 
 def _not_a_key_hint(text: str, blocks: list[re.Match[str]]) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from ocore_flask.config import REQUIRED, Check, Context, PerMode, Setting, kinds, rules
 
-KEY_FIX = "generate one with: openssl rand -base64 48 (and back it up: losing it loses every credential)"
+KEY_FIX = (
+    "generate one with: openssl rand -base64 48 (and back it up: losing it loses every credential)"
+)
 
 
 def _each_long_enough(keys: tuple[str, ...], _: Context) -> str | None:
     short = [i + 1 for i, key in enumerate(keys) if len(key) < 32]
     if short:
-        return f"key #{short[0]} has fewer than 32 characters; every previous key must have 32 or more"
+        return (
+            f"key #{short[0]} has fewer than 32 characters; every previous key must have 32 or more"
+        )
     return None
 
 
@@ -29,7 +33,7 @@ SETTINGS = (
     Setting(
         "SSH_ENCRYPTION_KEY_PREVIOUS",
         kinds.secret_list(),
-        "Comma-separated earlier keys: decrypt only, until `ocore vault rotate` has moved every row.",
+        "Comma-separated earlier keys, decrypt only, until `ocore vault rotate` moved all rows.",
         secret=True,
         example="",
         checks=(Check("each at least 32 characters", _each_long_enough),),

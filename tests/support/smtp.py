@@ -355,7 +355,8 @@ class SMTPTestServer:
     ``tls``: ``"none"`` (plain), ``"starttls"`` (offered; mandatory with
     ``require_starttls``) or ``"implicit"`` (TLS from the first byte); both TLS variants
     need ``certificate``. ``users`` enables AUTH (PLAIN, LOGIN) with those name/password
-    pairs; ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under TLS.
+    pairs; ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under STARTTLS
+    (implicit-TLS servers always offer it: aiosmtpd does not see that TLS).
     ``refuse`` lists recipients answered with 550; ``drop_at`` aborts the connection when
     that command (MAIL, RCPT, or the end of DATA) arrives.
     """
@@ -393,6 +394,9 @@ class SMTPTestServer:
         elif tls == "implicit":
             assert certificate is not None
             kwargs["ssl_context"] = certificate.server_context()
+            # aiosmtpd only counts STARTTLS as TLS for auth_require_tls, so it would hide AUTH
+            # on an implicit-TLS connection; every byte is encrypted here anyway.
+            kwargs["auth_require_tls"] = False
         if users is not None:
             kwargs["authenticator"] = self._authenticate
         self._controller = _BoundController(

@@ -1,0 +1,61 @@
+"""``GET``/``HEAD /api/health``: anonymous liveness (no I/O), rich view behind a bearer token."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from ocore_flask.health.schemas import HealthSchema, UnauthorizedSchema
+from ocore_flask.state import get_state
+
+blp = Blueprint(
+    "health",
+    __name__,
+    url_prefix="/api",
+    description="Liveness for load balancers; the rich view for operators with the token.",
+)
+
+JSON = "application/json"
+ANONYMOUS_BODY = b'{"status":"ok"}'
+UNAUTHORIZED_BODY = b'{"error":"unauthorized"}'
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The presented bearer token, "" for an empty one, or None when the request is anonymous
+    (no header, or another scheme)."""
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+@blp.route("/health", methods=["GET"], provide_automatic_options=False)
+@blp.response(
+    200,
+    HealthSchema,
+    description='Anonymous: exactly {"status":"ok"}. '
+    "With `Authorization: Bearer <HEALTH_CHECK_TOKEN>`: the rich payload.",
+)
+@blp.alt_response(
+    401,
+    schema=UnauthorizedSchema,
+    description="Wrong or empty bearer token, "
+    "or a bearer token while none is configured (WWW-Authenticate: Bearer).",
+)
+@blp.alt_response(503, schema=HealthSchema, description="Rich view: a critical check failed.")
+def health() -> Response:
+    """Liveness, or the rich health payload for a valid bearer token."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        return Response(ANONYMOUS_BODY, 200, NO_STORE, mimetype=JSON)
+    service = get_state().health
+    if not service.tokens.accepts(token):
+        headers = {**NO_STORE, "WWW-Authenticate": "Bearer"}
+        return Response(UNAUTHORIZED_BODY, 401, headers, mimetype=JSON)
+    payload, status = service.rich()
+    return Response(json.dumps(payload), status, NO_STORE, mimetype=JSON)
