@@ -4,17 +4,18 @@ before any app can be built) and the ``ocore`` console script are the same group
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import click
 
 from ocore_flask.cli.config_cmds import config_group
+from ocore_flask.cli.health_cmd import health_command
 from ocore_flask.cli.plugins_cmds import plugins_group
 from ocore_flask.discovery import load_plugins
 
 BUILTIN = {
     "config": config_group,
     "plugins": plugins_group,
+    "health": health_command,
 }
 
 
@@ -42,11 +43,6 @@ def ocore() -> None:
 
 for _command in BUILTIN.values():
     ocore.add_command(_command)
-
-
-def register(name: str, command: Any) -> None:
-    """Add a built-in host command (used by host modules such as health and serving)."""
-    ocore.add_command(command, name)
 
 
 def main() -> None:

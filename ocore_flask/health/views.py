@@ -34,7 +34,14 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
-@blp.route("/health", methods=["GET"], provide_automatic_options=False)
+def _no_automatic_options(view):
+    """OPTIONS gets 405 like every other method but GET/HEAD (flask-smorest drops the flag)."""
+    view.provide_automatic_options = False
+    return view
+
+
+@blp.route("/health", methods=["GET"])
+@_no_automatic_options
 @blp.response(
     200,
     HealthSchema,

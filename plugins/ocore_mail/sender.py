@@ -516,6 +516,7 @@ class _Session:
         self.started = time.monotonic()
         self.deadline = self.started + self.settings.timeout
         self.client: smtplib.SMTP | None = None
+        self.broken = False  # the transport failed: don't try a polite QUIT
         self.message = self._prepare(message)
 
     # -- helpers
@@ -571,47 +572,54 @@ class _Session:
             yield
         except MailError:
             raise
-        except smtplib.SMTPServerDisconnected as exc:
-            self._fail(ConnectionDropped, step, f"the server closed the connection ({exc})")
-        except smtplib.SMTPAuthenticationError as exc:
-            self._fail(
-                AuthFailed, step,
-                f"credentials rejected: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
-                exc.smtp_code,
-            )
         except smtplib.SMTPResponseException as exc:
-            cls = ConnectFailed if step == "connect" else MailError
-            self._fail(
-                cls, step, f"unexpected reply {exc.smtp_code} {_reply_text(exc.smtp_error)}",
-                exc.smtp_code,
-            )
-        except smtplib.SMTPException as exc:
+            self._response_error(step, exc)
+        except Exception as exc:
+            self.broken = True
+            self._transport_error(step, exc)
+
+    def _response_error(self, step: str, exc: smtplib.SMTPResponseException) -> NoReturn:
+        reply = f"{exc.smtp_code} {_reply_text(exc.smtp_error)}"
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            self._fail(AuthFailed, step, f"credentials rejected: {reply}", exc.smtp_code)
+        cls = ConnectFailed if step == "connect" else MailError
+        self._fail(cls, step, f"unexpected reply {reply}", exc.smtp_code)
+
+    def _transport_error(self, step: str, exc: Exception) -> NoReturn:
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            # smtplib reports a read timeout as a disconnect; the cause tells them apart.
+            if isinstance(exc.__context__, TimeoutError):
+                exc = exc.__context__
+            else:
+                self._fail(ConnectionDropped, step, f"the server closed the connection ({exc})")
+        if isinstance(exc, smtplib.SMTPException):
             self._fail(MailError, step, str(exc))
-        except TimeoutError:
+        if isinstance(exc, TimeoutError):
             self._fail(
                 MailTimeout, step, f"no answer within the {self.settings.timeout:g} s timeout"
             )
-        except ssl.SSLCertVerificationError as exc:
+        if isinstance(exc, ssl.SSLCertVerificationError):
             self._fail(TLSFailed, "tls", f"certificate not trusted: {exc.verify_message}")
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
             if step in ("connect", "tls"):
                 self._fail(TLSFailed, "tls", f"handshake failed, connection closed ({exc})")
             self._fail(ConnectionDropped, step, f"the server closed the connection ({exc})")
-        except ssl.SSLError as exc:
+        if isinstance(exc, ssl.SSLError):
             hint = ""
             if exc.reason == "WRONG_VERSION_NUMBER":
                 hint = " (the server may not speak implicit TLS on this port; try starttls)"
             self._fail(TLSFailed, "tls", f"handshake failed: {exc.reason or exc}{hint}")
-        except socket.gaierror as exc:
+        if isinstance(exc, socket.gaierror):
             self._fail(ConnectFailed, step, f"cannot resolve host: {exc.strerror or exc}")
-        except ConnectionRefusedError:
+        if isinstance(exc, ConnectionRefusedError):
             self._fail(ConnectFailed, step, "connection refused (nothing listens on that port)")
-        except ConnectionError as exc:
+        if isinstance(exc, OSError):
             cls = ConnectFailed if step == "connect" else ConnectionDropped
-            self._fail(cls, step, f"connection lost: {exc.strerror or exc}")
-        except OSError as exc:
-            cls = ConnectFailed if step == "connect" else ConnectionDropped
-            self._fail(cls, step, exc.strerror or str(exc) or type(exc).__name__)
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            if isinstance(exc, ConnectionError):
+                reason = f"connection lost: {reason}"
+            self._fail(cls, step, reason)
+        raise exc
 
     # -- the conversation
 
@@ -627,10 +635,8 @@ class _Session:
                 "credentials are never sent without TLS in strict mode; "
                 "set SMTP_TLS to auto, starttls or tls",
             )
-        healthy = False
         try:
             self._connect(mode)
-            healthy = True
             self._ehlo()
             tls_used = self._tls(mode)
             authenticated_as = self._auth()
@@ -641,11 +647,8 @@ class _Session:
             if isinstance(self.client.sock, ssl.SSLSocket):  # type: ignore[union-attr]
                 tls_version = self.client.sock.version()  # type: ignore[union-attr]
             self._quit()
-        except MailError as exc:
-            healthy = healthy and not isinstance(exc, ConnectionDropped | MailTimeout | TLSFailed)
-            raise
         finally:
-            self._close(healthy)
+            self._close()
         elapsed = time.monotonic() - self.started
         self._record("done", f"sent in {elapsed * 1000:.0f} ms")
         return SendResult(
@@ -834,20 +837,21 @@ class _Session:
             self._remaining("quit")
             client.quit()
         except (MailError, OSError):
-            pass
+            self.broken = True
 
     def _reset(self) -> None:
         try:
             self._remaining("rset")
             self.client.rset()  # type: ignore[union-attr]
         except (MailError, OSError):
-            pass
+            self.broken = True
 
-    def _close(self, polite: bool) -> None:
+    def _close(self) -> None:
+        """Say QUIT if the session still works (briefly), then close the socket."""
         client = self.client
         if client is None:
             return
-        if polite and client.sock is not None:
+        if not self.broken and client.sock is not None:
             try:
                 if self.deadline - time.monotonic() > 0:
                     client.sock.settimeout(min(1.0, self.deadline - time.monotonic()))

@@ -196,8 +196,9 @@ class ReceivedMessage:
     authenticated_as: str | None
 
     def parsed(self) -> EmailMessage:
-        """The content parsed with the modern e-mail policy."""
-        message = BytesParser(policy=policy.default).parsebytes(self.content)
+        """The content parsed with the modern e-mail policy, line ends turned into ``\\n``."""
+        content = self.content.replace(b"\r\n", b"\n")
+        message = BytesParser(policy=policy.default).parsebytes(content)
         assert isinstance(message, EmailMessage)
         return message
 
@@ -230,9 +231,11 @@ class _Handler:
     """aiosmtpd handler: refuses, drops or records, as the test server was told."""
 
     def __init__(
-        self, recorder: _Recorder, refuse: frozenset[str], drop_at: DropAt | None
+        self, recorder: _Recorder, refuse: frozenset[str], drop_at: DropAt | None,
+        offer_auth: bool,
     ) -> None:
         self.recorder = recorder
+        self.offer_auth = offer_auth
         self.refuse = refuse
         self.drop_at = drop_at
 
@@ -241,6 +244,15 @@ class _Handler:
         assert server.transport is not None
         server.transport.abort()
         await asyncio.sleep(30)
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to a handler that has the hook
+        if self.offer_auth:
+            return responses
+        return [line for line in responses if not line[4:].upper().startswith("AUTH")]
 
     async def handle_MAIL(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -355,7 +367,7 @@ class SMTPTestServer:
     ``tls``: ``"none"`` (plain), ``"starttls"`` (offered; mandatory with
     ``require_starttls``) or ``"implicit"`` (TLS from the first byte); both TLS variants
     need ``certificate``. ``users`` enables AUTH (PLAIN, LOGIN) with those name/password
-    pairs; ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under STARTTLS
+    pairs; without it the server never advertises AUTH (and answers one with 535); ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under STARTTLS
     (implicit-TLS servers always offer it: aiosmtpd does not see that TLS).
     ``refuse`` lists recipients answered with 550; ``drop_at`` aborts the connection when
     that command (MAIL, RCPT, or the end of DATA) arrives.
@@ -380,7 +392,9 @@ class SMTPTestServer:
         self.tls = tls
         self.users = dict(users or {})
         self._recorder = _Recorder()
-        handler = _Handler(self._recorder, frozenset(r.lower() for r in refuse), drop_at)
+        handler = _Handler(
+            self._recorder, frozenset(r.lower() for r in refuse), drop_at, users is not None
+        )
         kwargs: dict[str, Any] = {
             "server_hostname": SERVER_NAME,
             "auth_require_tls": auth_require_tls,
