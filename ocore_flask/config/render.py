@@ -35,11 +35,15 @@ def _one_default(value: Any) -> str:
 def rules_text(setting: Setting, rules: Sequence[CrossRule]) -> str:
     """The rules column: kind, each check, each cross-field rule on this setting, secrecy."""
     parts = [setting.kind.doc]
-    parts += [check.doc for check in setting.checks]
-    parts += [rule.doc for rule in rules if rule.target == setting.name]
+    parts += [_qualified(check.doc, check.applies) for check in setting.checks]
+    parts += [_qualified(rule.doc, rule.applies) for rule in rules if rule.target == setting.name]
     if setting.secret:
         parts.append("secret (never printed)")
     return "; ".join(parts)
+
+
+def _qualified(doc: str, applies: str) -> str:
+    return {"strict": "staging/production: ", "development": "development: "}.get(applies, "") + doc
 
 
 def markdown(settings: Sequence[Setting], rules: Sequence[CrossRule]) -> str:
@@ -127,3 +131,9 @@ def show_rows(config: Config) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def splice(document: str, block: str) -> str:
+    """``document`` with the generated settings block between the markers replaced."""
+    start, end = document.index(DOCS_BEGIN), document.index(DOCS_END) + len(DOCS_END)
+    return document[:start] + block.rstrip("\n") + document[end:]

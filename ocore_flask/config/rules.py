@@ -56,9 +56,7 @@ def strong_secret(*, fix: str = GENERATE_HINT) -> Check:
             )
         return None
 
-    return Check(
-        "staging/production: no placeholders or low-entropy values", test, applies="strict"
-    )
+    return Check("no placeholders or low-entropy values", test, applies="strict")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -90,7 +88,7 @@ def not_loopback_url(what: str) -> Check:
             return f"points at localhost in a strict mode; set it to {what}"
         return None
 
-    return Check("staging/production: warn on localhost", test, level="warning", applies="strict")
+    return Check("warn on localhost", test, level="warning", applies="strict")
 
 
 def https_only(what: str) -> Check:
@@ -102,4 +100,4 @@ def https_only(what: str) -> Check:
             return None
         return f"must use https in staging/production; set it to {what}"
 
-    return Check("staging/production: https", test, applies="strict")
+    return Check("https", test, applies="strict")

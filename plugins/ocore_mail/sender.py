@@ -195,8 +195,7 @@ def _check_domain(domain: str, text: str) -> str:
     labels = ascii_domain.split(".")
     if len(labels) < 2:
         raise InvalidAddress(
-            f"address {text!r} needs a fully qualified domain (like example.com), "
-            f"got {domain!r}"
+            f"address {text!r} needs a fully qualified domain (like example.com), got {domain!r}"
         )
     if len(ascii_domain) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidAddress(f"invalid domain {domain!r} in address {text!r}")
@@ -453,7 +452,7 @@ class _SMTP(smtplib.SMTP):
         return super().connect(host, port, source_address)
 
 
-class _SMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801
+class _SMTP_SSL(smtplib.SMTP_SSL):
     """``smtplib.SMTP_SSL`` that remembers the host given to ``connect``."""
 
     def connect(
@@ -517,6 +516,7 @@ class _Session:
         self.deadline = self.started + self.settings.timeout
         self.client: smtplib.SMTP | None = None
         self.broken = False  # the transport failed: don't try a polite QUIT
+        self.context: ssl.SSLContext | None = None
         self.message = self._prepare(message)
 
     # -- helpers
@@ -548,9 +548,19 @@ class _Session:
         self, cls: type[MailError], step: str, detail: str, code: int | None = None
     ) -> NoReturn:
         raise cls(
-            self._scrub(detail), step=step, host=self.settings.host, port=self.settings.port,
+            self._scrub(detail),
+            step=step,
+            host=self.settings.host,
+            port=self.settings.port,
             code=code,
         )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        try:
+            return self.sender.ssl_context()
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self._fail(TLSFailed, "tls", f"cannot load CA file {self.settings.ca_file}: {reason}")
 
     def _remaining(self, step: str) -> float:
         remaining = self.deadline - time.monotonic()
@@ -631,10 +641,13 @@ class _Session:
         message_id = str(self.message.get("Message-ID", "")).strip()
         if settings.strict and settings.has_credentials and mode == "none":
             self._fail(
-                InsecureAuthRefused, "auth",
+                InsecureAuthRefused,
+                "auth",
                 "credentials are never sent without TLS in strict mode; "
                 "set SMTP_TLS to auto, starttls or tls",
             )
+        if mode != "none":
+            self.context = self._ssl_context()
         try:
             self._connect(mode)
             self._ehlo()
@@ -675,16 +688,19 @@ class _Session:
             # timeout does not bound); the real EHLO name is chosen once connected.
             if mode == "implicit":
                 self.client = _SMTP_SSL(
-                    local_hostname="localhost", timeout=remaining,
-                    context=self.sender.ssl_context(),
+                    local_hostname="localhost",
+                    timeout=remaining,
+                    context=self.context,
                 )
             else:
                 self.client = _SMTP(local_hostname="localhost", timeout=remaining)
             code, greeting = self.client.connect(settings.host, settings.port)
             if code != 220:
                 self._fail(
-                    ConnectFailed, "connect",
-                    f"the server refused the session: {code} {_reply_text(greeting)}", code,
+                    ConnectFailed,
+                    "connect",
+                    f"the server refused the session: {code} {_reply_text(greeting)}",
+                    code,
                 )
             assert self.client.sock is not None
             self.client.local_hostname = _helo_name(self.client.sock)
@@ -733,7 +749,7 @@ class _Session:
             self._record("tls", "the server does not offer STARTTLS; continuing unencrypted")
             return "none"
         with self._step("tls"):
-            code, reply = client.starttls(context=self.sender.ssl_context())
+            code, reply = client.starttls(context=self.context)
             if code != 220:
                 self._fail(TLSFailed, "tls", f"STARTTLS refused: {code} {_reply_text(reply)}")
         self._record("tls", f"STARTTLS: {self._describe_tls()}")
@@ -752,7 +768,8 @@ class _Session:
         if not encrypted:
             if settings.strict:
                 self._fail(
-                    InsecureAuthRefused, "auth",
+                    InsecureAuthRefused,
+                    "auth",
                     "the connection is not encrypted and strict mode never sends credentials "
                     "in the clear; use a server with STARTTLS or implicit TLS",
                 )
@@ -781,8 +798,10 @@ class _Session:
         if code != 250:
             self._reset()
             self._fail(
-                SenderRefused, "mail",
-                f"sender <{sender}> refused: {code} {_reply_text(reply)}", code,
+                SenderRefused,
+                "mail",
+                f"sender <{sender}> refused: {code} {_reply_text(reply)}",
+                code,
             )
         self._record("mail", f"MAIL FROM:<{sender}> accepted")
 
@@ -806,8 +825,11 @@ class _Session:
             listing = "; ".join(f"<{a}>: {c} {r}" for a, (c, r) in refused.items())
             raise RecipientRefused(
                 self._scrub(f"recipient(s) refused, nothing sent: {listing}"),
-                refused=refused, accepted=accepted, step="rcpt",
-                host=self.settings.host, port=self.settings.port,
+                refused=refused,
+                accepted=accepted,
+                step="rcpt",
+                host=self.settings.host,
+                port=self.settings.port,
                 code=next(iter(refused.values()))[0],
             )
         return tuple(accepted)

@@ -38,7 +38,7 @@ SETTINGS = (
         example="smtp.example.com",
         checks=(
             Check(
-                "staging/production: warn on localhost",
+                "warn on localhost",
                 lambda v, _: (
                     "is localhost in a strict mode; set your SMTP provider's host"
                     if rules.is_loopback_host(v)
@@ -58,7 +58,7 @@ SETTINGS = (
         example="oCore <noreply@example.com>",
         checks=(
             Check(
-                "staging/production: warn on the development address",
+                "warn on the development address",
                 _not_local_domain,
                 level="warning",
                 applies="strict",
@@ -89,11 +89,7 @@ SETTINGS = (
         "Verify the server's certificate and host name.",
         default="true",
         example="true",
-        checks=(
-            Check(
-                "staging/production: warn when off", _verify_on, level="warning", applies="strict"
-            ),
-        ),
+        checks=(Check("warn when off", _verify_on, level="warning", applies="strict"),),
     ),
     Setting(
         "SMTP_TIMEOUT", kinds.duration(), "Timeout of each SMTP step.", default="10s", example="10s"
@@ -135,7 +131,7 @@ RULES = (
     CrossRule(
         "SMTP_TLS",
         ("SMTP_USERNAME",),
-        "staging/production: not none with credentials",
+        "not none with credentials",
         _no_plaintext_credentials,
         applies="strict",
     ),

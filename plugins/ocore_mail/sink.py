@@ -20,7 +20,6 @@ import threading
 from email import policy
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from aiosmtpd.controller import Controller
@@ -94,11 +93,10 @@ class _SinkHandler:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        path = self.sink._store(envelope.mail_from or "", list(envelope.rcpt_tos),
-                                envelope.original_content or b"")
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        path = self.sink._store(
+            envelope.mail_from or "", list(envelope.rcpt_tos), envelope.original_content or b""
+        )
         return f"250 2.0.0 OK: stored as {path.name}"
 
 
@@ -150,7 +148,9 @@ class MailSink:
         self.port = controller.port
         self.logger.info(
             "mail sink listening on %s:%d, saving messages to %s",
-            self.host, self.port, self.directory,
+            self.host,
+            self.port,
+            self.directory,
         )
         return self
 
@@ -163,10 +163,7 @@ class MailSink:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _store(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> Path:
@@ -194,6 +191,10 @@ class MailSink:
             subject = "(unreadable subject)"
         self.logger.info(
             "mail sink: from=<%s> to=%s subject=%r size=%d file=%s",
-            mail_from, ",".join(f"<{r}>" for r in rcpt_tos), subject, len(content), path,
+            mail_from,
+            ",".join(f"<{r}>" for r in rcpt_tos),
+            subject,
+            len(content),
+            path,
         )
         return path

@@ -163,8 +163,9 @@ def load_private_key(data: bytes | str, passphrase: str | None = None) -> Parsed
     password = passphrase.encode("utf-8") if passphrase is not None else None
 
     label = block.label
+    clear_public_blob: bytes | None = None
     if label == "OPENSSH PRIVATE KEY":
-        encrypted = _check_openssh_container(block.body)
+        encrypted, clear_public_blob = _check_openssh_container(block.body)
         source_format: SourceFormat = "openssh"
     elif label in ("RSA PRIVATE KEY", "EC PRIVATE KEY"):
         encrypted = _check_pem_headers(block.headers)
@@ -188,6 +189,10 @@ def load_private_key(data: bytes | str, passphrase: str | None = None) -> Parsed
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
     blob = base64.b64decode(public_line.split(b" ")[1])
+    if clear_public_blob is not None and clear_public_blob != blob:
+        # OpenSSH keeps a clear copy of the public key; a private part that does not match it
+        # (bit rot, tampering) would otherwise load as some other key.
+        raise KeyFormatError("the private key is damaged: its private and public parts differ")
     fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     parsed = ParsedKey(
         kind=kind,
@@ -292,8 +297,8 @@ def _read_string(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[pos + 4 : end], end
 
 
-def _check_openssh_container(body: bytes) -> bool:
-    """Read the OpenSSH container's clear header: refuse DSA/sk early, report encryption."""
+def _check_openssh_container(body: bytes) -> tuple[bool, bytes]:
+    """Read the OpenSSH container's clear header: refuse DSA/sk early; (encrypted, public)."""
     if not body.startswith(_OPENSSH_MAGIC):
         raise KeyFormatError("the OpenSSH private key has a bad header (damaged key)")
     pos = len(_OPENSSH_MAGIC)
@@ -315,7 +320,7 @@ def _check_openssh_container(body: bytes) -> bool:
             f"{key_type} keys live on a hardware security key and cannot be used by a server"
         )
     if cipher == b"none" and kdf == b"none":
-        return False
+        return False, public_blob
     if cipher == b"none" or kdf != b"bcrypt":
         raise KeyFormatError("the OpenSSH private key has an inconsistent cipher/KDF header")
     if cipher not in _OPENSSH_CIPHERS:
@@ -323,7 +328,7 @@ def _check_openssh_container(body: bytes) -> bool:
         raise UnsupportedKeyType(
             f"the key is encrypted with {name}, which this server cannot read; " + _REENCRYPT_HINT
         )
-    return True
+    return True, public_blob
 
 
 def _check_pem_headers(headers: tuple[tuple[str, str], ...]) -> bool:

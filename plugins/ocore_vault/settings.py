@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from ocore_flask.config import REQUIRED, Check, Context, PerMode, Setting, kinds, rules
+from ocore_flask.config import (
+    REQUIRED,
+    Check,
+    Context,
+    Derived,
+    PerMode,
+    Setting,
+    kinds,
+    rules,
+)
 
 KEY_FIX = (
     "generate one with: openssl rand -base64 48 (and back it up: losing it loses every credential)"
 )
+
+
+# The vault derives its development key from JWT_SECRET under its own HKDF label; the setting
+# itself stays unset.
+DERIVED_FROM_JWT = Derived("derived from JWT_SECRET (HKDF, its own label)", lambda _: None)
 
 
 def _each_long_enough(keys: tuple[str, ...], _: Context) -> str | None:
@@ -24,7 +38,7 @@ SETTINGS = (
         kinds.text(),
         "Encrypts stored SSH credentials (AES-256-GCM via HKDF). Development derives it from "
         "JWT_SECRET when unset. Changing it needs the old one in SSH_ENCRYPTION_KEY_PREVIOUS.",
-        default=PerMode(development=None, strict=REQUIRED),
+        default=PerMode(development=DERIVED_FROM_JWT, strict=REQUIRED),
         secret=True,
         example="<openssl rand -base64 48>",
         checks=(rules.min_length(32, fix=KEY_FIX), rules.strong_secret(fix=KEY_FIX)),

@@ -37,7 +37,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiosmtpd.controller import Controller
@@ -108,9 +107,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -146,9 +151,7 @@ class CertificateAuthority:
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
                 critical=False,
@@ -175,10 +178,7 @@ class CertificateAuthority:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -231,7 +231,10 @@ class _Handler:
     """aiosmtpd handler: refuses, drops or records, as the test server was told."""
 
     def __init__(
-        self, recorder: _Recorder, refuse: frozenset[str], drop_at: DropAt | None,
+        self,
+        recorder: _Recorder,
+        refuse: frozenset[str],
+        drop_at: DropAt | None,
         offer_auth: bool,
     ) -> None:
         self.recorder = recorder
@@ -245,8 +248,12 @@ class _Handler:
         server.transport.abort()
         await asyncio.sleep(30)
 
-    async def handle_EHLO(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname  # aiosmtpd leaves this to a handler that has the hook
@@ -254,8 +261,12 @@ class _Handler:
             return responses
         return [line for line in responses if not line[4:].upper().startswith("AUTH")]
 
-    async def handle_MAIL(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         mail_options: list[str],
     ) -> str:
         if self.drop_at == "MAIL":
@@ -264,8 +275,12 @@ class _Handler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         if self.drop_at == "RCPT":
@@ -275,9 +290,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.drop_at == "DATA":
             await self._drop(server)
         login = session.auth_data.login.decode() if session.authenticated else None
@@ -334,7 +347,12 @@ class _BoundController(Controller):
     """A Controller that binds its own socket, so port 0 and bind errors work promptly."""
 
     def __init__(
-        self, handler: Any, *, hostname: str, port: int, recorder: _Recorder | None = None,
+        self,
+        handler: Any,
+        *,
+        hostname: str,
+        port: int,
+        recorder: _Recorder | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, hostname=hostname, port=port, **kwargs)
@@ -367,7 +385,8 @@ class SMTPTestServer:
     ``tls``: ``"none"`` (plain), ``"starttls"`` (offered; mandatory with
     ``require_starttls``) or ``"implicit"`` (TLS from the first byte); both TLS variants
     need ``certificate``. ``users`` enables AUTH (PLAIN, LOGIN) with those name/password
-    pairs; without it the server never advertises AUTH (and answers one with 535); ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under STARTTLS
+    pairs; without it the server never advertises AUTH (and answers one with 535).
+    ``auth_require_tls`` (aiosmtpd's default, True) offers AUTH only under STARTTLS
     (implicit-TLS servers always offer it: aiosmtpd does not see that TLS).
     ``refuse`` lists recipients answered with 550; ``drop_at`` aborts the connection when
     that command (MAIL, RCPT, or the end of DATA) arrives.
@@ -420,7 +439,11 @@ class SMTPTestServer:
         self.port = port
 
     def _authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        mechanism: str,
         auth_data: Any,
     ) -> AuthResult:
         ok = False
@@ -469,10 +492,7 @@ class SMTPTestServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
@@ -491,10 +511,7 @@ class SilentServer:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -514,8 +531,5 @@ class ClosedPort:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

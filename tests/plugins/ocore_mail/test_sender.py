@@ -63,9 +63,15 @@ def foreign_cert() -> Iterator[ServerCertificate]:
         yield other.issue()
 
 
-def settings(port: int = 25, ca: CertificateAuthority | None = None, **overrides: Any) -> MailSettings:
+def settings(
+    port: int = 25, ca: CertificateAuthority | None = None, **overrides: Any
+) -> MailSettings:
     values: dict[str, Any] = {
-        "host": LOOPBACK, "port": port, "from_addr": FROM, "timeout": 5.0, "strict": True,
+        "host": LOOPBACK,
+        "port": port,
+        "from_addr": FROM,
+        "timeout": 5.0,
+        "strict": True,
         "ca_file": ca.ca_file if ca else None,
     }
     values.update(overrides)
@@ -210,13 +216,20 @@ def test_certificate_for_another_host_name_is_refused(ca):
         assert send(settings(server.port, ca, verify=False)).tls == "starttls"
 
 
+def test_a_missing_ca_file_is_a_clear_tls_error(tmp_path):
+    with SMTPTestServer() as server, pytest.raises(TLSFailed) as info:
+        send(settings(server.port, ca_file=tmp_path / "missing.pem"))
+    assert "cannot load CA file" in str(info.value) and "missing.pem" in str(info.value)
+    assert server.commands == []
+
+
 # --------------------------------------------------------------------------- authentication
 
 
 def test_wrong_credentials_raise_auth_failed(ca, cert):
-    with SMTPTestServer(tls="starttls", certificate=cert, users={USER: "the-right-one"}) as srv:
-        with pytest.raises(AuthFailed) as info:
-            send(settings(srv.port, ca, username=USER, password=PASSWORD))
+    srv = SMTPTestServer(tls="starttls", certificate=cert, users={USER: "the-right-one"})
+    with srv, pytest.raises(AuthFailed) as info:
+        send(settings(srv.port, ca, username=USER, password=PASSWORD))
     assert info.value.code == 535
     assert str(info.value).startswith(f"SMTP auth failed on {LOOPBACK}:{srv.port}:")
     assert srv.auth_attempts and not any(ok for _, _, ok in srv.auth_attempts)
@@ -248,9 +261,8 @@ def test_development_mode_may_authenticate_over_plain_with_a_warning():
 
 
 def test_credentials_for_a_server_without_auth_fail_clearly(ca, cert):
-    with SMTPTestServer(tls="starttls", certificate=cert) as server:
-        with pytest.raises(AuthFailed) as info:
-            send(settings(server.port, ca, username=USER, password=PASSWORD))
+    with SMTPTestServer(tls="starttls", certificate=cert) as srv, pytest.raises(AuthFailed) as info:
+        send(settings(srv.port, ca, username=USER, password=PASSWORD))
     assert "does not offer AUTH" in str(info.value)
 
 
@@ -308,9 +320,9 @@ def test_silent_server_times_out_within_the_budget(tls: str):
 
 @pytest.mark.parametrize("drop_at", ["MAIL", "RCPT", "DATA"])
 def test_server_dropping_the_connection_raises_connection_dropped(drop_at: str):
-    with SMTPTestServer(drop_at=drop_at) as server:  # type: ignore[arg-type]
-        with pytest.raises(ConnectionDropped) as info:
-            send(settings(server.port, strict=False))
+    server = SMTPTestServer(drop_at=drop_at)  # type: ignore[arg-type]
+    with server, pytest.raises(ConnectionDropped) as info:
+        send(settings(server.port, strict=False))
     assert info.value.step == drop_at.lower()
     assert server.messages == []
 
@@ -329,9 +341,9 @@ def test_refused_recipient_sends_nothing_and_names_it():
 
 
 def test_sender_refused_when_the_server_insists_on_starttls(cert):
-    with SMTPTestServer(tls="starttls", certificate=cert, require_starttls=True) as server:
-        with pytest.raises(SenderRefused) as info:
-            send(settings(server.port, tls="none", strict=False))
+    server = SMTPTestServer(tls="starttls", certificate=cert, require_starttls=True)
+    with server, pytest.raises(SenderRefused) as info:
+        send(settings(server.port, tls="none", strict=False))
     assert info.value.code == 530 and "STARTTLS" in str(info.value)
 
 

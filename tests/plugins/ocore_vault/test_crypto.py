@@ -177,6 +177,8 @@ def test_vault_key_is_immutable_and_not_serialisable(key: VaultKey) -> None:
     assert key == VaultKey.from_secret(SECRET)
     assert hash(key) == hash(VaultKey.from_secret(SECRET))
     assert key != "not a key"
+    # Derived once: the cipher object lives on the key, encrypt/decrypt never re-run HKDF.
+    assert isinstance(key._aead, AESGCM)
 
 
 def test_fixed_nonce_known_answer_vector(ring: KeyRing) -> None:
