@@ -6,7 +6,10 @@ A plugin is any object published in the ``ocore_flask.plugins`` entry-point grou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import MutableMapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ class Plugin:
     settings: tuple[Setting, ...] = ()
     #: cross-field rules over its settings
     rules: tuple[CrossRule, ...] = ()
+    #: folder of the Alembic revisions this plugin owns (applied by ``ocore db upgrade``)
+    migrations: str | Path | None = None
 
     def init_app(self, app: Flask, config: Config) -> None:
         """Set up per-app state under ``app.extensions["ocore"].state[self.name]``."""
@@ -48,6 +53,16 @@ class Plugin:
 
     def close(self, app: Flask) -> None:
         """Release what ``init_app`` acquired (connections, threads) at shutdown."""
+
+    def dev_services(
+        self, environ: MutableMapping[str, str], instance: Path
+    ) -> AbstractContextManager[Any]:
+        """``ocore dev`` only, before the app is built: start local stand-ins (an embedded
+        database, a mail sink) and fill the variables they answer in ``environ`` when unset."""
+        return contextlib.nullcontext()
+
+    def dev_prepare(self, app: Flask) -> None:
+        """``ocore dev`` only, after the app is built: e.g. apply migrations."""
 
 
 def hook(plugin: Any, name: str, *args: Any) -> Any:

@@ -184,28 +184,34 @@ class EmbeddedPostgres:
                 return
             started = time.monotonic()
             deadline = started + timeout
+            other = _RUNNING.get(self.pgdata)
+            if other is not None and other is not self and other.is_running():
+                raise EmbeddedPostgresError(f"{other!r} already runs this cluster")
             drop = self._privilege_drop()
             self.data_dir.mkdir(parents=True, exist_ok=True)
             # setuid mode: system_user must traverse data_dir (but not list or read it).
             os.chmod(self.data_dir, 0o711 if drop == "setuid" else 0o700)
-            other = _RUNNING.get(self.pgdata)
-            if other is not None and other is not self and other.is_running():
-                raise EmbeddedPostgresError(f"{other!r} already runs this cluster")
             self._ensure_credentials()
             self._ensure_cluster(drop, deadline)
             self._clear_stale_server()
             self._prepare_socket_dir(drop)
-            attempts = 1 if self._requested_port is not None else 3
-            for attempt in range(attempts):
+            port_retries = 0 if self._requested_port is not None else 2
+            while True:
                 try:
                     self._spawn(drop, deadline)
                     break
                 except _PortInUse:
-                    if attempt == attempts - 1:
+                    if port_retries == 0:
                         raise EmbeddedPostgresError(
                             f"port {self.port} is in use; pass another port"
                         ) from None
+                    port_retries -= 1
                     self._port = _free_port()
+                except _ShmemInUse as busy:
+                    # Backends of a killed postmaster still detach from shared memory.
+                    if time.monotonic() > deadline:
+                        raise EmbeddedPostgresError(str(busy)) from None
+                    time.sleep(0.1)
             try:
                 self._ensure_database(deadline)
             except BaseException:
@@ -540,10 +546,15 @@ class EmbeddedPostgres:
             code = proc.poll()
             if code is not None:
                 log = self._log_since(log_offset)
+                retry: Exception | None = None
                 if "could not bind" in log or "Address already in use" in log:
+                    retry = _PortInUse()
+                elif "pre-existing shared memory block" in log:
+                    retry = _ShmemInUse(log)
+                if retry is not None:
                     self._proc = None
                     atexit.unregister(self._atexit_stop)
-                    raise _PortInUse
+                    raise retry
                 raise EmbeddedPostgresError(f"postgres exited with status {code}:\n{log}")
             try:
                 lines = pidfile.read_text().splitlines()
@@ -617,6 +628,10 @@ class EmbeddedPostgres:
 
 class _PortInUse(Exception):
     """The chosen port was taken between choosing it and the server binding it."""
+
+
+class _ShmemInUse(Exception):
+    """Processes of a crashed server still hold its shared memory: retry shortly."""
 
 
 def _free_port() -> int:

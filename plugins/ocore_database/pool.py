@@ -102,7 +102,7 @@ class PgxPool(Pool):
     def __init__(
         self,
         creator: Any,
-        *,
+        # Not keyword-only: create_engine() finds pool arguments through co_argcount.
         max_conns: int = 25,
         min_conns: int = 0,
         max_conn_lifetime: DurationLike = 3600.0,
@@ -175,10 +175,14 @@ class PgxPool(Pool):
     def start(self) -> None:
         """Open ``min_conns`` now (raising if the server is unreachable) and start maintenance."""
         self._check_fork()
-        self._ensure_maintenance()
         error = self._fill_min()
         if error is not None:
             raise error
+        self._ensure_maintenance()
+        with self._cond:  # the maintenance thread may still be opening one of them
+            self._cond.wait_for(
+                lambda: self._constructing == 0 or self._closed, timeout=self._acquire_timeout
+            )
 
     def stat(self) -> PoolStat:
         """Counters and gauges like pgxpool's ``Stat()``."""
@@ -286,6 +290,7 @@ class PgxPool(Pool):
                 with self._cond:
                     self._constructing -= 1
                     self._acquired.add(rec)
+                    self._cond.notify_all()  # start() may be waiting for construction to end
                 break
             if time.monotonic() - rec._pgx_idle_since <= self._ping_idle_after:
                 break
@@ -532,7 +537,7 @@ class PgxPool(Pool):
                     doomed = False
                     rec._pgx_idle_since = time.monotonic()
                     self._idle.appendleft(rec)
-                    self._cond.notify()
+                    self._cond.notify_all()
             if doomed:
                 self._destroy(rec, "closed")
                 return None

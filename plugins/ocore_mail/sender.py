@@ -384,6 +384,9 @@ class MailSettings:
             raise ValueError("an SMTP username needs a password")
         if self.password and not self.username:
             raise ValueError("an SMTP password needs a username")
+        if not (self.username or "").isascii() or not (self.password or "").isascii():
+            # smtplib encodes AUTH as ASCII; fail here rather than with the secret in an error.
+            raise ValueError("the SMTP username and password must be ASCII (smtplib AUTH)")
         validate_address(self.from_addr)
 
     def __repr__(self) -> str:

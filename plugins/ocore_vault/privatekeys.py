@@ -163,6 +163,8 @@ def load_private_key(data: bytes | str, passphrase: str | None = None) -> Parsed
     password = passphrase.encode("utf-8") if passphrase is not None else None
 
     label = block.label
+    if block.headers and label not in ("RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"):
+        raise KeyFormatError(f"{label} blocks carry no headers; the key text is damaged")
     clear_public_blob: bytes | None = None
     if label == "OPENSSH PRIVATE KEY":
         encrypted, clear_public_blob = _check_openssh_container(block.body)
@@ -173,8 +175,6 @@ def load_private_key(data: bytes | str, passphrase: str | None = None) -> Parsed
     elif label == "DSA PRIVATE KEY":
         raise _dsa_refused()
     elif label in ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"):
-        if block.headers:
-            raise KeyFormatError("PKCS#8 keys carry no PEM headers; the key text is damaged")
         encrypted = label == "ENCRYPTED PRIVATE KEY"
         source_format = "pkcs8"
     else:

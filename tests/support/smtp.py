@@ -50,6 +50,7 @@ __all__ = [
     "LOOPBACK",
     "CertificateAuthority",
     "ClosedPort",
+    "Command",
     "ReceivedMessage",
     "SMTPTestServer",
     "ServerCertificate",

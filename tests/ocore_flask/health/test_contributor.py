@@ -48,7 +48,7 @@ def test_name_of_forty_characters_is_accepted() -> None:
 
 
 def test_reserved_names_are_the_top_level_payload_keys() -> None:
-    assert RESERVED_NAMES == {
+    expected = {
         "status",
         "version",
         "commit",
@@ -59,6 +59,7 @@ def test_reserved_names_are_the_top_level_payload_keys() -> None:
         "duration_ms",
         "checks",
     }
+    assert expected == RESERVED_NAMES
 
 
 @pytest.mark.parametrize("name", sorted(RESERVED_NAMES))

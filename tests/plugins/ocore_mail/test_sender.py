@@ -483,12 +483,13 @@ def test_validate_address_rejects_with_a_reason(text: str, reason: str):
         ({"password": PASSWORD}, "needs a username"),
         ({"from_addr": "not-an-address"}, "no domain"),
         ({"host": ""}, "host"),
+        ({"username": USER, "password": "pässwörd"}, "must be ASCII"),
     ],
 )
 def test_settings_reject_impossible_values(overrides: dict[str, Any], message_part: str):
     with pytest.raises(ValueError, match=message_part) as info:
         settings(**{"port": 25, **overrides})
-    assert PASSWORD not in str(info.value)
+    assert PASSWORD not in str(info.value) and "pässwörd" not in str(info.value)
 
 
 def test_settings_default_to_the_secure_choices():

@@ -483,10 +483,10 @@ def test_pem_with_unexpected_headers(keys: dict[str, object]) -> None:
     first, rest = text.split("\n", 1)
     with pytest.raises(KeyFormatError, match="headers"):
         load_private_key(f"{first}\nComment: hello\n\n{rest}")
-    pkcs8 = serialize(keys["rsa-2048"], "pkcs8")
-    first, rest = pkcs8.split("\n", 1)
-    with pytest.raises(KeyFormatError, match="headers"):
-        load_private_key(f"{first}\nProc-Type: 4,ENCRYPTED\n\n{rest}")
+    for fmt in ("pkcs8", "openssh"):
+        first, rest = serialize(keys["rsa-2048"], fmt).split("\n", 1)
+        with pytest.raises(KeyFormatError, match="headers"):
+            load_private_key(f"{first}\nProc-Type: 4,ENCRYPTED\n\n{rest}")
 
 
 def test_bad_argument_types(keys: dict[str, object]) -> None:
