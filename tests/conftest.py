@@ -57,3 +57,121 @@ def strict_env() -> dict[str, str]:
 def dev_env() -> dict[str, str]:
     """A minimal valid development environment (host settings only)."""
     return {"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET}
+
+
+# --- PostgreSQL: one server per session (or TEST_DATABASE_URL), one fresh database per test ---
+
+TEMPLATE_DB = "ocore_test_template"
+
+
+def first_party_plugins() -> list:
+    """The plugin objects this distribution installs (not a developer's extra plugins)."""
+    from importlib.metadata import entry_points
+
+    from ocore_flask.plugin import ENTRY_POINT_GROUP
+
+    return [
+        ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.dist.name == "ocore-flask"
+    ]
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` pointing at another database on the same server."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + database))
+
+
+def _admin(url: str, *statements: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Admin URL of the session's PostgreSQL: TEST_DATABASE_URL (needs CREATEDB) or embedded."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from ocore_database.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), max_connections=300)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> str:
+    """A database migrated with every first-party plugin's migrations, cloned per test."""
+    from sqlalchemy import create_engine
+
+    from ocore_database import migrations
+
+    _admin(
+        pg_server,
+        f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)",
+        f"CREATE DATABASE {TEMPLATE_DB}",
+    )
+    engine = create_engine(
+        with_database(pg_server, TEMPLATE_DB).replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
+    try:
+        migrations.upgrade(engine, first_party_plugins())
+    finally:
+        engine.dispose()
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+def database_url(pg_server: str, pg_template: str) -> Iterator[str]:
+    """A fresh, migrated database for this test only (dropped afterwards)."""
+    import uuid
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    try:
+        yield with_database(pg_server, name)
+    finally:
+        _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def app_env(database_url: str) -> dict[str, str]:
+    """A valid development environment on this test's database, with a health token."""
+    return {
+        "ENVIRONMENT": "development",
+        "JWT_SECRET": JWT_SECRET,
+        "HEALTH_CHECK_TOKEN": HEALTH_TOKEN,
+        "DATABASE_URL": database_url,
+        "DB_POOL_MIN_CONNS": "1",
+        "DB_POOL_MAX_CONNS": "5",
+    }
+
+
+@pytest.fixture
+def make_app() -> Iterator:
+    """``make_app(environ, plugins=None)`` builds apps that are closed after the test."""
+    from ocore_flask import close_app, create_app
+
+    apps = []
+
+    def build(environ: dict[str, str], plugins: list | None = None):
+        app = create_app(environ, plugins)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in reversed(apps):
+        close_app(app)

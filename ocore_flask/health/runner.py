@@ -75,7 +75,7 @@ def rollup(sections: Iterable[Mapping[str, Any]]) -> Status:
     """Overall status: fail on a failed critical section, degraded on any other trouble."""
     overall: Status = "ok"
     for section in sections:
-        if section["status"] == "fail":
+        if section["status"] == "fail" and section["critical"]:
             return "fail"
         if section["status"] != "ok":
             overall = "degraded"

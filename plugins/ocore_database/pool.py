@@ -281,11 +281,11 @@ class PgxPool(Pool):
         while True:
             doomed: list[tuple[_ConnectionRecord, str]] = []
             try:
-                rec, create = self._reserve(deadline, doomed)
+                rec, create, waited = self._reserve(deadline, doomed)
             finally:
                 self._destroy_all(doomed)
+            empty = empty or waited or create
             if create:
-                empty = True
                 rec = self._open()
                 with self._cond:
                     self._constructing -= 1
@@ -329,8 +329,12 @@ class PgxPool(Pool):
 
     def _reserve(
         self, deadline: float, doomed: list[tuple[_ConnectionRecord, str]]
-    ) -> tuple[Any, bool]:
-        """Under the lock: take an idle connection, or a slot to open one, or wait."""
+    ) -> tuple[Any, bool, bool]:
+        """Under the lock: take an idle connection, or a slot to open one, or wait.
+
+        Returns (record or None, whether to open a new connection, whether it had to wait).
+        """
+        waited = False
         with self._cond:
             while True:
                 if self._closed:
@@ -341,13 +345,13 @@ class PgxPool(Pool):
                     reason = self._unusable(rec, now)
                     if reason is None:
                         self._acquired.add(rec)
-                        return rec, False
+                        return rec, False, waited
                     if reason == "lifetime":
                         self._lifetime_destroy_count += 1
                     doomed.append((rec, reason))
                 if self._total() < self._max_conns:
                     self._constructing += 1
-                    return None, True
+                    return None, True, waited
                 remaining = deadline - now
                 if remaining <= 0:
                     self._canceled_acquire_count += 1
@@ -356,6 +360,7 @@ class PgxPool(Pool):
                         f"(max_conns) are in use and none was released within "
                         f"{self._acquire_timeout:g}s (acquire_timeout)"
                     )
+                waited = True
                 self._cond.wait(remaining)
 
     def _open(self) -> _ConnectionRecord:

@@ -202,6 +202,10 @@ def test_concurrent_runs_start_each_contributor_once_per_cache_window(runners) -
         reports[0].checks["db"]["observed_at"]
     }
 
+    cached = runner.run()  # finished, but still inside the window: served from the cache
+    assert {c.calls for c in counters.values()} == {1}
+    assert cached.checks["db"]["observed_at"] == reports[0].checks["db"]["observed_at"]
+
     time.sleep(0.65)  # the window has passed: the next run checks again
     runner.run()
     assert {c.calls for c in counters.values()} == {2}

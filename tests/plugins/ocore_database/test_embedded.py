@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+
 from ocore_database.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 pytestmark = pytest.mark.slow
@@ -60,9 +61,7 @@ def pid_alive(pid: int) -> bool:
 
 def test_start_initialises_a_loopback_cluster_with_a_password(server: EmbeddedPostgres) -> None:
     assert server.is_running()
-    assert server.url == (
-        f"postgresql://ocore:{server.password}@127.0.0.1:{server.port}/ocore"
-    )
+    assert server.url == (f"postgresql://ocore:{server.password}@127.0.0.1:{server.port}/ocore")
     assert server.startup_seconds is not None and server.startup_seconds < 10
     rows = query(
         server.url,

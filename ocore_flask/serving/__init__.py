@@ -1,0 +1,1 @@
+"""Serving: waitress (``ocore serve``) and gunicorn (``gunicorn wsgi:app``, bundled config)."""
