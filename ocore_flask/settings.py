@@ -96,6 +96,42 @@ SETTINGS: tuple[Setting, ...] = (
         example="8080",
     ),
     Setting(
+        "SERVER_HOST",
+        kinds.hostname(),
+        "Address to listen on: loopback in development, all interfaces (inside the container "
+        "network) otherwise.",
+        default=PerMode(development="127.0.0.1", strict="0.0.0.0"),
+        example="0.0.0.0",
+    ),
+    Setting(
+        "SERVER_THREADS",
+        kinds.integer(1, 256),
+        "Request threads per process (waitress threads, gunicorn gthread threads).",
+        default="8",
+        example="8",
+    ),
+    Setting(
+        "SERVER_CONNECTION_LIMIT",
+        kinds.integer(1, 10_000),
+        "Most simultaneous client connections per process (waitress); more wait in the backlog.",
+        default="200",
+        example="200",
+    ),
+    Setting(
+        "SERVER_CHANNEL_TIMEOUT",
+        kinds.duration(),
+        "An idle or stalled client connection is closed after this long (slow-client defence).",
+        default="30s",
+        example="30s",
+    ),
+    Setting(
+        "SERVER_SHUTDOWN_GRACE",
+        kinds.duration(),
+        "On SIGTERM, how long in-flight requests may take to finish before the process exits.",
+        default="20s",
+        example="20s",
+    ),
+    Setting(
         "WEB_CONCURRENCY",
         kinds.integer(1, 64),
         "Worker processes under gunicorn (also used to size database connection budgets).",

@@ -8,14 +8,18 @@ import os
 import click
 
 from ocore_flask.cli.config_cmds import config_group
+from ocore_flask.cli.dev_cmd import dev_command
 from ocore_flask.cli.health_cmd import health_command
 from ocore_flask.cli.plugins_cmds import plugins_group
+from ocore_flask.cli.serve_cmd import serve_command
 from ocore_flask.discovery import load_plugins
 
 BUILTIN = {
     "config": config_group,
     "plugins": plugins_group,
     "health": health_command,
+    "serve": serve_command,
+    "dev": dev_command,
 }
 
 

@@ -23,9 +23,9 @@ if not _config.report.ok:
 bind = [f"0.0.0.0:{_config['SERVER_PORT']}"]
 workers = _config["WEB_CONCURRENCY"]
 worker_class = "gthread"
-threads = 8
+threads = _config["SERVER_THREADS"]
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long, then exit.
-graceful_timeout = 30
+graceful_timeout = int(_config["SERVER_SHUTDOWN_GRACE"].seconds)
 timeout = 60
 keepalive = 5
 # The app logs its own requests (with request ids and redaction); no duplicate access log.

@@ -23,6 +23,7 @@ durations are seconds (float), ``datetime.timedelta`` or anything with ``to_time
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import dataclasses
 import datetime
@@ -595,7 +596,15 @@ def _after_fork_in_child() -> None:
             log.exception("pool: reset after fork failed")
 
 
+def _signal_maintenance_stop() -> None:
+    """At exit, ask every maintenance thread to finish instead of racing finalisation."""
+    for pool in list(_POOLS):
+        pool._maint_stop.set()
+        pool._maint_wake.set()
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_signal_maintenance_stop)
 
 
 def _maintenance_loop(

@@ -277,7 +277,7 @@ def test_a_forked_child_uses_its_own_connections(make_engine, admin) -> None:
             os.close(read_fd)
             stat = engine.pool.stat()  # the child starts with an empty pool
             pid = backend_pid(engine)
-            held.close()  # the inherited checkout goes nowhere
+            held.invalidate()  # closing an inherited connection must not reach the parent
             engine.pool.dispose()
             gc.collect()
             os.write(write_fd, f"{pid} {stat.total_conns}".encode())
