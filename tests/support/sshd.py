@@ -342,3 +342,14 @@ class Sshd:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"Sshd({self.host}:{self.port}, user={self.user!r}, {state})"
+
+
+def ensure_test_environment() -> None:
+    """Run scripts/ensure-sshd.sh (installs sshd, creates the test user); idempotent."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-sshd.sh"
+    done = subprocess.run(["sh", str(script)], capture_output=True, timeout=600)
+    if done.returncode != 0:
+        raise SshdError(
+            f"{script} failed with status {done.returncode}: "
+            f"{done.stderr.decode(errors='replace').strip()}"
+        )
