@@ -51,9 +51,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _children_map() -> dict[int, list[int]]:
-    """Map every live pid to its direct children, read from /proc."""
-    children: dict[int, list[int]] = {}
+def _process_table() -> dict[int, tuple[int, str]]:
+    """Map every pid to (ppid, state), read from /proc."""
+    table: dict[int, tuple[int, str]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -61,15 +61,17 @@ def _children_map() -> dict[int, list[int]]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        # The command name may contain spaces and parentheses; ppid follows the last ')'.
+        # The command name may contain spaces and parentheses; state and ppid follow the last ')'.
         fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
+        table[int(entry)] = (int(fields[1]), fields[0])
+    return table
 
 
-def _descendants(pid: int) -> list[int]:
+def _descendants(pid: int, table: dict[int, tuple[int, str]]) -> list[int]:
     """Return every process below ``pid`` in the process tree."""
-    children = _children_map()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _state) in table.items():
+        children.setdefault(parent, []).append(child)
     found: list[int] = []
     todo = list(children.get(pid, []))
     while todo:
@@ -77,6 +79,29 @@ def _descendants(pid: int) -> list[int]:
         found.append(child)
         todo.extend(children.get(child, []))
     return found
+
+
+def _freeze_tree(pid: int, timeout: float = 5.0) -> list[int]:
+    """SIGSTOP ``pid`` and all its descendants until none is left running or forking."""
+    frozen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    to_stop = [pid]
+    while time.monotonic() < deadline:
+        for target in to_stop:
+            try:
+                os.kill(target, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            frozen.add(target)
+        time.sleep(0.005)
+        table = _process_table()
+        # A process that was forking when stopped shows its child now; stop that one too.
+        to_stop = [p for p in _descendants(pid, table) if p not in frozen]
+        settled = all(table.get(p, (0, "X"))[1] in "TtZX" for p in frozen)
+        if not to_stop and settled:
+            break
+    frozen.discard(pid)
+    return sorted(frozen)
 
 
 class Sshd:
@@ -290,10 +315,10 @@ class Sshd:
         self._proc = None
         if proc.poll() is None:
             if kill_sessions:
-                # Freeze the listener so it forks nothing new, then end its per-connection
-                # children (each calls setsid(), so killing the process group misses them).
-                os.kill(proc.pid, signal.SIGSTOP)
-                for child in _descendants(proc.pid):
+                # Per-connection processes call setsid(), so killing the process group misses
+                # them; freeze the whole tree first (a monitor may be forking its post-auth
+                # child right now), then kill every connection process.
+                for child in _freeze_tree(proc.pid):
                     try:
                         os.kill(child, signal.SIGKILL)
                     except ProcessLookupError:
