@@ -15,6 +15,7 @@ from ocore_flask.config import load
 from ocore_flask.discovery import PluginSet, load_plugins
 from ocore_flask.errors import PluginError, StartupError
 from ocore_flask.plugin import hook
+from ocore_flask.redact import scrub_text
 from ocore_flask.state import EXTENSION, OcoreState
 
 API_SETTINGS = {
@@ -66,7 +67,7 @@ def _init_plugins(app: Flask, found: PluginSet, config: Any) -> None:
         except Exception as exc:
             _close(app, initialised)
             label = record.label if record else plugin.name
-            reason = logs.scrub_text(f"{type(exc).__name__}: {exc}", config.secret_values())
+            reason = scrub_text(f"{type(exc).__name__}: {exc}", config.secret_values())
             raise PluginError(
                 f"ocore: plugin {label} failed to initialise: {reason}. "
                 f"Fix its configuration, or switch it off with OCORE_DISABLED_PLUGINS={plugin.name}"

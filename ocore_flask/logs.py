@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g, has_request_context
 
-from ocore_flask.health.scrub import Scrubber
+from ocore_flask.redact import Scrubber
 
 if TYPE_CHECKING:
     from ocore_flask.config.loader import Config
 
 QUIET_LOGGERS = ("paramiko", "waitress.queue")
 _HANDLER_FLAG = "_ocore_handler"
-
-
-def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with the given secrets and any credential-shaped strings masked."""
-    return Scrubber(secrets).text(text)
 
 
 class RedactingFilter(logging.Filter):

@@ -23,7 +23,7 @@ from ocore_flask.health.contributor import (
     as_result,
     isoformat_utc,
 )
-from ocore_flask.health.scrub import Scrubber
+from ocore_flask.redact import Scrubber
 
 logger = logging.getLogger("ocore_flask.health")
 

@@ -16,8 +16,8 @@ from ocore_database.settings import RULES, SETTINGS
 from ocore_flask.config import Config
 from ocore_flask.errors import ServiceUnavailable
 from ocore_flask.health import HealthContributor
-from ocore_flask.health.scrub import scrub_text
 from ocore_flask.plugin import Plugin
+from ocore_flask.redact import scrub_text
 from ocore_flask.state import get_state
 
 log = logging.getLogger("ocore_database")

@@ -1,4 +1,5 @@
-"""Remove credentials from health data before it leaves the process."""
+"""Redaction: remove credentials from anything that leaves the process (health data, logs,
+error messages)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocore_flask.health.scrub import Scrubber, is_secret_key, scrub, scrub_text
+from ocore_flask.redact import Scrubber, is_secret_key, scrub, scrub_text
 
 RSA_KEY = """-----BEGIN RSA PRIVATE KEY-----
 MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB
