@@ -145,8 +145,17 @@ class RunResult:
 class _SignallingRemote(Remote):
     """fabric's remote runner, but a timeout also signals the remote process group."""
 
+    killed = False
+
+    @property
+    def timed_out(self) -> bool:
+        """True once the timeout fired (invoke's own check races with a still-running kill)."""
+        return self.killed or super().timed_out
+
     def kill(self) -> None:
         """Send SIGKILL to the remote command (RFC 4254 "signal"), then close the channel."""
+        # Only invoke's timeout timer calls kill(); flag it before the command can finish.
+        self.killed = True
         channel = getattr(self, "channel", None)
         if channel is None:
             return

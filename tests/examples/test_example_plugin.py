@@ -4,6 +4,7 @@ virtual environment, shows its setting, health section and command without any h
 from __future__ import annotations
 
 import json
+import shutil
 import site
 import subprocess
 import sys
@@ -23,6 +24,8 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new venv that sees this environment's packages (ocore-flask and its dependencies)
     through a .pth file, and has the example installed on its own."""
     venv = tmp_path_factory.mktemp("venv")
+    source = tmp_path_factory.mktemp("src") / "ocore-plugin-example"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
@@ -44,7 +47,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "--no-deps",
             "--disable-pip-version-check",
-            str(EXAMPLE),
+            str(source),
         ],
         check=True,
         capture_output=True,
