@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from ocore_flask import health, logs
+from ocore_flask import health, logs, security
 from ocore_flask.config import load
 from ocore_flask.discovery import PluginSet, load_plugins
 from ocore_flask.errors import PluginError, StartupError
@@ -47,6 +47,8 @@ def create_app(
     state = OcoreState(config=config, plugins=found, started_at=datetime.now(UTC))
     app.extensions[EXTENSION] = state
     logs.init_app(app, config)
+    logs.init_request_logging(app)
+    security.init_app(app, config)
     for warning in config.report.warnings:
         app.logger.warning("configuration: %s %s", warning.variable, warning.message)
     state.api = Api(app)

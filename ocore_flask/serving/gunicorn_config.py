@@ -32,6 +32,8 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 proc_name = "ocore"
+# Forwarded headers are trusted by the app (ProxyFix for TRUSTED_PROXY_HOPS), not by gunicorn.
+forwarded_allow_ips = ""
 
 
 def worker_exit(server: object, worker: object) -> None:

@@ -33,7 +33,9 @@ def make_server(app: Flask, config: Config, *, host: str | None = None, port: in
         ident="",  # no Server header: nothing to fingerprint
         expose_tracebacks=False,
         asyncore_use_poll=True,
-        clear_untrusted_proxy_headers=True,
+        # Forwarded headers are the app's business (ProxyFix, TRUSTED_PROXY_HOPS), under
+        # waitress and gunicorn alike; waitress must pass them through untouched.
+        clear_untrusted_proxy_headers=False,
     )
 
 

@@ -1,0 +1,73 @@
+"""Security defaults by mode: response headers, cookie flags, trusted proxies.
+
+Every mode sends the headers that cost nothing locally; strict modes add HSTS (when APP_URL is
+https) and force ``Secure`` on cookies. Forwarded headers are honoured for exactly
+TRUSTED_PROXY_HOPS proxies (ProxyFix); with 0 they are ignored.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ocore_flask.config.loader import Config
+
+HSTS = "max-age=63072000; includeSubDomains"
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # The app serves only JSON: nothing may load, frame or submit anything.
+    "Content-Security-Policy": API_CSP,
+}
+
+
+def security_headers(config: Config) -> dict[str, str]:
+    """The headers every response carries in this configuration."""
+    headers = dict(BASE_HEADERS)
+    if config.mode.strict and str(config["APP_URL"]).startswith("https://"):
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
+def secure_cookie(header: str, *, secure: bool) -> str:
+    """A Set-Cookie value with HttpOnly, SameSite=Lax (unless set) and, if asked, Secure."""
+    lowered = [part.strip().lower() for part in header.split(";")]
+    additions = []
+    if "httponly" not in lowered:
+        additions.append("HttpOnly")
+    if not any(part.startswith("samesite=") for part in lowered):
+        additions.append("SameSite=Lax")
+    if secure and "secure" not in lowered:
+        additions.append("Secure")
+    return "; ".join([header.rstrip("; ")] + additions)
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Install the headers, cookie flags and ProxyFix on ``app``."""
+    headers = security_headers(config)
+    secure = config.mode.strict
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    hops = config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+    @app.after_request
+    def _harden(response: Response) -> Response:
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        cookies = response.headers.getlist("Set-Cookie")
+        if cookies:
+            response.headers.remove("Set-Cookie")
+            for cookie in cookies:
+                response.headers.add("Set-Cookie", secure_cookie(cookie, secure=secure))
+        return response
