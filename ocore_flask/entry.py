@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask import Flask
 
@@ -11,11 +12,13 @@ from ocore_flask.app import create_app
 from ocore_flask.errors import StartupError
 
 
-def app_or_exit(environ: Mapping[str, str] | None = None) -> Flask:
+def app_or_exit(
+    environ: Mapping[str, str] | None = None, plugins: Sequence[Any] | None = None
+) -> Flask:
     """``create_app()``, or print the startup report to stderr and exit with its status (78 for
     configuration). Used by ``wsgi.py`` under waitress and gunicorn, and by the CLI."""
     try:
-        return create_app(environ)
+        return create_app(environ, plugins)
     except StartupError as exc:
         print(exc.render(), file=sys.stderr, flush=True)  # noqa: T201 - the operator's report
         sys.exit(exc.exit_code)

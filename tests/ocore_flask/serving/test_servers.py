@@ -1,0 +1,165 @@
+"""Real waitress (``ocore serve``) and gunicorn processes on loopback: security headers per
+mode, cookie flags, request ids, trusted proxies, log redaction, graceful drain, exit codes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.conftest import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
+from tests.support.processes import Server, base_env, free_port, run, script
+
+APP = "tests.support.served_app:app"
+BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def _argv(kind: str, port: int) -> list[str]:
+    if kind == "waitress":
+        return [
+            script("flask"),
+            "--app",
+            APP,
+            "ocore",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+    return [script("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", APP]
+
+
+def _env(database_url: str, mode: str, **extra: str) -> dict[str, str]:
+    env = {
+        "ENVIRONMENT": mode,
+        "JWT_SECRET": JWT_SECRET,
+        "DATABASE_URL": database_url,
+        "HEALTH_CHECK_TOKEN": HEALTH_TOKEN,
+        "DB_POOL_MIN_CONNS": "1",
+        **extra,
+    }
+    if mode != "development":
+        env.setdefault("SSH_ENCRYPTION_KEY", SSH_KEY)
+        env.setdefault("APP_URL", "https://ocore.example.com")
+    return base_env(env)
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=["waitress", "gunicorn"])
+def kind(request) -> str:
+    return request.param
+
+
+def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
+    port = free_port()
+    with Server(_argv(kind, port), _env(database_url, "production"), port) as server:
+        status, headers, body = _get(port, "/api/health")
+        assert status == 200 and body == b'{"status":"ok"}'
+        for name, value in BASE_HEADERS.items():
+            assert headers[name] == value
+        assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["Cache-Control"] == "no-store"
+        server_header = headers.get("Server", "")
+        assert not any(ch.isdigit() for ch in server_header), "no version in Server"
+
+        _, headers, _ = _get(port, "/test/cookie")
+        cookie = headers["Set-Cookie"]
+        assert cookie.startswith("plain=1") and "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie and "Secure" in cookie
+
+        _, headers, _ = _get(port, "/api/health", {"X-Request-ID": "abc-123"})
+        assert headers["X-Request-ID"] == "abc-123"
+        _, headers, _ = _get(port, "/api/health", {"X-Request-ID": "bad id\u00e9"})
+        assert headers["X-Request-ID"] != "bad id\u00e9" and len(headers["X-Request-ID"]) == 32
+        _get(port, "/test/leak")
+        assert server.stop() == 0
+    output = server.output
+    assert JWT_SECRET not in output and "Pl4nted-Pw" not in output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    leak = [entry for entry in lines if entry.get("logger") == "servingtest"]
+    assert leak and "***" in leak[0]["message"] and leak[0]["level"] == "warning"
+    assert leak[0]["request_id"]
+    access = [e for e in lines if e.get("logger") == "ocore_flask.access"]
+    assert any("/test/cookie" in e["message"] for e in access)
+    assert not any(e["message"].startswith("GET /api/health 200") for e in access), (
+        "successful anonymous health probes must not be access-logged at info"
+    )
+
+
+def test_development_mode_relaxes_hsts_and_secure(kind, database_url):
+    port = free_port()
+    with Server(_argv(kind, port), _env(database_url, "development"), port):
+        _, headers, _ = _get(port, "/api/health")
+        assert "Strict-Transport-Security" not in headers
+        for name, value in BASE_HEADERS.items():
+            assert headers[name] == value
+        _, headers, _ = _get(port, "/test/cookie")
+        assert "HttpOnly" in headers["Set-Cookie"] and "Secure" not in headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("hops", ["0", "1"])
+def test_forwarded_headers_are_trusted_for_exactly_the_configured_hops(kind, database_url, hops):
+    port = free_port()
+    env = _env(database_url, "development", TRUSTED_PROXY_HOPS=hops)
+    with Server(_argv(kind, port), env, port):
+        spoofed = {"X-Forwarded-For": "6.6.6.6, 10.1.2.3", "X-Forwarded-Proto": "https"}
+        _, _, body = _get(port, "/test/client", spoofed)
+        seen = json.loads(body)
+    if hops == "0":
+        assert seen["remote_addr"] == "127.0.0.1" and seen["scheme"] == "http"
+    else:
+        assert seen["remote_addr"] == "10.1.2.3", "only the last (trusted) hop counts"
+        assert seen["scheme"] == "https"
+
+
+def test_sigterm_drains_a_slow_request_then_exits_0(kind, database_url):
+    port = free_port()
+    server = Server(_argv(kind, port), _env(database_url, "development"), port).start()
+    result: dict = {}
+
+    def slow() -> None:
+        result["response"] = _get(port, "/test/slow?seconds=2")
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    thread.join(timeout=15)
+    assert server.stop() == 0
+    status, _, body = result["response"]
+    assert status == 200 and json.loads(body) == {"done": True}
+    assert time.monotonic() - started < 10
+    with pytest.raises(OSError):
+        _get(port, "/api/health")
+
+
+def test_waitress_entry_points_exit_78_on_a_broken_configuration():
+    for argv in (
+        [script("waitress-serve"), "--port", str(free_port()), "wsgi:app"],
+        [script("ocore"), "serve", "--port", str(free_port())],
+    ):
+        result = run(argv, base_env(), timeout=30)
+        assert result.returncode == 78, argv
+        assert "JWT_SECRET" in result.stderr and "Traceback" not in result.stderr

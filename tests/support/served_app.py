@@ -1,0 +1,71 @@
+"""The real app plus a test-only plugin with routes the serving tests need (a slow request, a
+cookie, a log line carrying a secret), for real waitress and gunicorn processes:
+
+    gunicorn tests.support.served_app:app      waitress-serve tests.support.served_app:app
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from flask import Blueprint, Flask, jsonify, make_response, request
+
+from ocore_flask.entry import app_or_exit
+from ocore_flask.plugin import Plugin
+
+routes = Blueprint("servingtest", __name__, url_prefix="/test")
+log = logging.getLogger("servingtest")
+
+
+@routes.get("/slow")
+def slow():
+    """Sleep, then answer: for graceful-drain tests."""
+    time.sleep(float(request.args.get("seconds", "1")))
+    return jsonify(done=True)
+
+
+@routes.get("/cookie")
+def cookie():
+    """Set a cookie without any flags: the app must add them."""
+    response = make_response(jsonify(ok=True))
+    response.headers.add("Set-Cookie", "plain=1; Path=/")
+    return response
+
+
+@routes.get("/leak")
+def leak():
+    """Log a configured secret and a credential-shaped string: the log must redact both."""
+    log.warning(
+        "leaking %s and postgres://u:Pl4nted-Pw@db/x", os.environ.get("JWT_SECRET", "missing")
+    )
+    return jsonify(ok=True)
+
+
+@routes.get("/client")
+def client():
+    """What the app believes about the client (for trusted-proxy tests)."""
+    return jsonify(remote_addr=request.remote_addr, scheme=request.scheme, host=request.host)
+
+
+class ServingTestPlugin(Plugin):
+    """Test-only routes."""
+
+    name = "servingtest"
+
+    def init_app(self, app: Flask, config: object) -> None:
+        app.register_blueprint(routes)
+
+
+def _first_party() -> list:
+    from importlib.metadata import entry_points
+
+    from ocore_flask.plugin import ENTRY_POINT_GROUP
+
+    return [
+        ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.dist.name == "ocore-flask"
+    ]
+
+
+app = app_or_exit(None, [*_first_party(), ServingTestPlugin()])
