@@ -20,7 +20,9 @@ from ocore_flask.redact import Scrubber
 if TYPE_CHECKING:
     from ocore_flask.config.loader import Config
 
-QUIET_LOGGERS = ("paramiko", "waitress.queue")
+# Loggers that are noise at info (paramiko's handshakes), or that warn on every request under
+# load (waitress's "Task queue depth"): only their errors are kept.
+QUIET_LOGGERS = {"paramiko": logging.WARNING, "waitress.queue": logging.ERROR}
 _HANDLER_FLAG = "_ocore_handler"
 
 
@@ -124,6 +126,6 @@ def init_app(app: Flask, config: Config) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, str(config["LOG_LEVEL"]).upper()))
-    for noisy in QUIET_LOGGERS:
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for noisy, level in QUIET_LOGGERS.items():
+        logging.getLogger(noisy).setLevel(max(level, root.level))
     app.logger.handlers.clear()

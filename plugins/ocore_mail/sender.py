@@ -58,6 +58,7 @@ __all__ = [
     "MailTimeout",
     "MessageRefused",
     "OutgoingMessage",
+    "ProbeResult",
     "RecipientRefused",
     "SendResult",
     "SenderRefused",
@@ -445,6 +446,20 @@ class SendResult:
     steps: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a probe (connect, EHLO, TLS as configured, NOOP; no AUTH, no mail) found."""
+
+    host: str
+    port: int
+    tls: Literal["implicit", "starttls", "none"]
+    tls_version: str | None
+    certificate_verified: bool
+    reply: str
+    elapsed: float
+    steps: tuple[tuple[str, str], ...]
+
+
 class _SMTP(smtplib.SMTP):
     """``smtplib.SMTP`` that remembers the host given to ``connect`` (for SNI and checks)."""
 
@@ -504,12 +519,23 @@ class MailSender:
         """Send one message; returns what happened or raises a ``MailError`` subclass."""
         return _Session(self, message, trace).run()
 
+    def probe(self, *, trace: Trace | None = None) -> ProbeResult:
+        """Check the server is usable without sending: connect, EHLO, TLS as configured, NOOP.
+
+        Credentials are not tried (a health probe must not lock an account out); failures
+        raise the same ``MailError`` subclasses as ``send``, within ``settings.timeout``.
+        """
+        return _Session(self, None, trace).probe()
+
 
 class _Session:
     """One SMTP conversation: each step traced, timed against one deadline, errors mapped."""
 
     def __init__(
-        self, sender: MailSender, message: OutgoingMessage | EmailMessage, trace: Trace | None
+        self,
+        sender: MailSender,
+        message: OutgoingMessage | EmailMessage | None,
+        trace: Trace | None,
     ) -> None:
         self.settings = sender.settings
         self.sender = sender
@@ -520,7 +546,7 @@ class _Session:
         self.client: smtplib.SMTP | None = None
         self.broken = False  # the transport failed: don't try a polite QUIT
         self.context: ssl.SSLContext | None = None
-        self.message = self._prepare(message)
+        self.message = self._prepare(message) if message is not None else None
 
     # -- helpers
 
@@ -639,6 +665,7 @@ class _Session:
     def run(self) -> SendResult:
         settings = self.settings
         mode = effective_tls_mode(settings.tls, settings.port)
+        assert self.message is not None
         sender, recipients = _envelope(self.message, settings.from_addr)
         payload = _serialise(self.message)
         message_id = str(self.message.get("Message-ID", "")).strip()
@@ -679,6 +706,42 @@ class _Session:
             message_id=message_id,
             size=len(payload),
             reply=reply,
+            elapsed=elapsed,
+            steps=tuple(self.steps),
+        )
+
+    def probe(self) -> ProbeResult:
+        settings = self.settings
+        mode = effective_tls_mode(settings.tls, settings.port)
+        if mode != "none":
+            self.context = self._ssl_context()
+        try:
+            self._connect(mode)
+            self._ehlo()
+            tls_used = self._tls(mode)
+            client = self.client
+            assert client is not None
+            with self._step("noop"):
+                code, reply = client.noop()
+            if code != 250:
+                self._fail(MailError, "noop", f"unexpected reply {code} {_reply_text(reply)}", code)
+            text = f"{code} {_reply_text(reply)}"
+            self._record("noop", text)
+            tls_version = None
+            if isinstance(client.sock, ssl.SSLSocket):
+                tls_version = client.sock.version()
+            self._quit()
+        finally:
+            self._close()
+        elapsed = time.monotonic() - self.started
+        self._record("done", f"probed in {elapsed * 1000:.0f} ms")
+        return ProbeResult(
+            host=settings.host,
+            port=settings.port,
+            tls=tls_used,
+            tls_version=tls_version,
+            certificate_verified=tls_used != "none" and settings.verify,
+            reply=text,
             elapsed=elapsed,
             steps=tuple(self.steps),
         )

@@ -3,7 +3,9 @@ localhost:1025) and TLS that is never silently skipped when credentials are invo
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 from ocore_flask.config import Check, Context, CrossRule, Kind, Setting, kinds, rules
 from ocore_mail.sender import validate_address
@@ -17,6 +19,24 @@ def _address(raw: str) -> str:
             "must be one e-mail address with a domain, e.g. noreply@example.com or "
             '"oCore <noreply@example.com>"'
         ) from None
+
+
+def _ca_file(raw: str) -> str:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError("must be the path of a PEM file of CA certificates; no such file")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (OSError, ssl.SSLError):
+        raise ValueError(
+            "must be a readable PEM file of CA certificates (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    return str(path)
+
+
+def _ascii(value: str, _: Context) -> str | None:
+    # smtplib encodes AUTH as ASCII: catch it here, not with the secret in a send error.
+    return None if value.isascii() else "must be ASCII: smtplib sends AUTH credentials as ASCII"
 
 
 def _not_local_domain(value: str, _: Context) -> str | None:
@@ -66,7 +86,11 @@ SETTINGS = (
         ),
     ),
     Setting(
-        "SMTP_USERNAME", kinds.text(), "SMTP AUTH user name (unset: no AUTH).", example="apikey"
+        "SMTP_USERNAME",
+        kinds.text(),
+        "SMTP AUTH user name (unset: no AUTH).",
+        example="apikey",
+        checks=(Check("ASCII only", _ascii),),
     ),
     Setting(
         "SMTP_PASSWORD",
@@ -74,6 +98,7 @@ SETTINGS = (
         "SMTP AUTH password; required with a user name.",
         secret=True,
         example="<smtp password>",
+        checks=(Check("ASCII only", _ascii),),
     ),
     Setting(
         "SMTP_TLS",
@@ -92,7 +117,25 @@ SETTINGS = (
         checks=(Check("warn when off", _verify_on, level="warning", applies="strict"),),
     ),
     Setting(
-        "SMTP_TIMEOUT", kinds.duration(), "Timeout of each SMTP step.", default="10s", example="10s"
+        "SMTP_CA_FILE",
+        Kind("file", "path of a PEM file of CA certificates", _ca_file),
+        "Extra CA certificates (PEM) trusted for the SMTP server, e.g. a private CA; "
+        "added to the system trust store.",
+        example="/etc/ssl/private-ca.pem",
+    ),
+    Setting(
+        "SMTP_TIMEOUT",
+        kinds.duration(),
+        "Time limit of one whole SMTP send or health probe, connect to QUIT.",
+        default="10s",
+        example="10s",
+    ),
+    Setting(
+        "SMTP_HEALTH_PROBE",
+        kinds.boolean(),
+        "Health also connects to the server (EHLO, TLS, NOOP; no login); a failure is degraded.",
+        default="false",
+        example="true",
     ),
 )
 
@@ -115,6 +158,12 @@ def _no_plaintext_credentials(ctx: Context) -> str | None:
     return None
 
 
+def _ca_file_used(ctx: Context) -> str | None:
+    if ctx.values["SMTP_TLS"] == "none":
+        return "is ignored: SMTP_TLS is none, so no certificate is ever checked"
+    return None
+
+
 RULES = (
     CrossRule(
         "SMTP_PASSWORD",
@@ -134,5 +183,12 @@ RULES = (
         "not none with credentials",
         _no_plaintext_credentials,
         applies="strict",
+    ),
+    CrossRule(
+        "SMTP_CA_FILE",
+        ("SMTP_CA_FILE", "SMTP_TLS"),
+        "unused when SMTP_TLS is none",
+        _ca_file_used,
+        level="warning",
     ),
 )

@@ -346,7 +346,13 @@ class SSHPool:
                 ) from None
             except (SSHError, paramiko.SSHException, EOFError, OSError, ThreadException) as exc:
                 never_started = slot.conn.sessions_opened == sessions_before
-                if never_started and not _transport_alive(slot.conn) and attempt == 0:
+                if _transport_alive(slot.conn):
+                    # e.g. the server refused a session channel; the connection itself is fine.
+                    raise SSHError(
+                        f"could not run the command on server {target.name!r}: {exc}",
+                        server=target.name,
+                    ) from exc
+                if never_started and attempt == 0:
                     # The connection died before the command was sent: reconnect once.
                     self._record_failure(target, f"connection lost: {exc}", count=False)
                     continue

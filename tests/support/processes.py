@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,13 +55,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 20, proc: subprocess.Popen | None = None) -> None:
+def wait_http(
+    url: str,
+    timeout: float = 20,
+    proc: subprocess.Popen | None = None,
+    output: Callable[[], str] = lambda: "",
+) -> None:
     """Wait until ``url`` answers at all (any status), or fail with the process output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise AssertionError(f"server exited with {proc.returncode}:\n{out}")
+            time.sleep(0.2)
+            raise AssertionError(f"server exited with {proc.returncode}:\n{output()}")
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return
@@ -77,7 +83,14 @@ class Server:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], port: int) -> None:
         self.argv, self.env, self.port = list(argv), dict(env), port
         self.proc: subprocess.Popen[str] | None = None
-        self.output = ""
+        self._chunks: list[str] = []
+        self._reader: threading.Thread | None = None
+
+    @property
+    def output(self) -> str:
+        """Everything the process printed so far (drained continuously: a full pipe would
+        otherwise block the server on its next log line)."""
+        return "".join(self._chunks)
 
     @property
     def url(self) -> str:
@@ -95,8 +108,15 @@ class Server:
             text=True,
             start_new_session=True,
         )
-        wait_http(self.url + "/api/health", timeout, self.proc)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        wait_http(self.url + "/api/health", timeout, self.proc, lambda: self.output)
         return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._chunks.append(line)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal it, wait for it to exit, keep its output; returns the exit status."""
@@ -104,11 +124,12 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            out, _ = self.proc.communicate()
-        self.output += out or ""
+            self.proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
         return self.proc.returncode
 
     def __enter__(self) -> Server:

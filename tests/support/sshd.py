@@ -133,8 +133,12 @@ class Sshd:
         self.authorized_keys_path.write_text("")
         self.authorized_keys_path.chmod(0o644)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._generate_host_keys()
-        self._write_config()
+        try:
+            self._generate_host_keys()
+            self._write_config()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     # -- keys and config -------------------------------------------------------------------
 

@@ -166,7 +166,9 @@ def test_http_url_rejects_non_http_or_relative(raw: str) -> None:
     assert "absolute http" in rejects(kinds.http_url(), raw)
 
 
-@pytest.mark.parametrize("raw", ["http://example.com:99999", "http://example.com:port", "http://[::1"])
+@pytest.mark.parametrize(
+    "raw", ["http://example.com:99999", "http://example.com:port", "http://[::1"]
+)
 def test_http_url_bad_port_or_host_is_a_value_error(raw: str) -> None:
     assert "not a valid URL" in rejects(kinds.http_url(), raw)
 

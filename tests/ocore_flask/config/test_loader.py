@@ -62,7 +62,9 @@ PORT_OF_URL = Setting(
     "DEMO_URL_PORT",
     kinds.port(),
     "derived",
-    default=Derived("the port of DEMO_URL", lambda v: (v.get("DEMO_URL") or ":1").rsplit(":", 1)[-1]),
+    default=Derived(
+        "the port of DEMO_URL", lambda v: (v.get("DEMO_URL") or ":1").rsplit(":", 1)[-1]
+    ),
     owner="demo",
 )
 NAME = Setting("DEMO_NAME", kinds.text(), "plain text", owner="demo")

@@ -1,0 +1,103 @@
+"""``ocore plugins list [--json]`` as a real process: the stable shape, disabled plugins,
+problems, and that it works while the configuration is broken."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import JWT_SECRET
+from tests.support.processes import base_env, run, script
+
+FIRST_PARTY = {"database", "vault", "mail", "ssh"}
+KEYS = [
+    "name",
+    "distribution",
+    "version",
+    "description",
+    "enabled",
+    "active",
+    "core",
+    "requires",
+    "error",
+    "settings",
+    "health_sections",
+    "commands",
+]
+# Broken on purpose (production, JWT_SECRET in the wrong variable): listing must still work.
+BROKEN = {"ENVIRONMENT": "production", "JWT_SECRETS": JWT_SECRET}
+COMMANDS = {
+    "text": (["ocore", "plugins", "list"], BROKEN),
+    "json": (["ocore", "plugins", "list", "--json"], BROKEN),
+    "flask": (["flask", "--app", "wsgi", "ocore", "plugins", "list", "--json"], {}),
+    "disabled": (["ocore", "plugins", "list", "--json"], {"OCORE_DISABLED_PLUGINS": "ssh,mail"}),
+    "unknown": (["ocore", "plugins", "list"], {"OCORE_DISABLED_PLUGINS": "sms"}),
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, subprocess.CompletedProcess[str]]:
+    def execute(argv: list[str], extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return run([script(argv[0]), *argv[1:]], base_env(extra), timeout=20)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {key: pool.submit(execute, *spec) for key, spec in COMMANDS.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def plugins_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict]:
+    data = json.loads(result.stdout)
+    assert set(data) == {"plugins", "problems"}
+    return {row["name"]: row for row in data["plugins"]}
+
+
+@pytest.mark.parametrize("key", ["json", "flask"])
+def test_json_shape(runs, key: str) -> None:
+    result = runs[key]
+    assert result.returncode == 0, result.stderr
+    plugins = plugins_of(result)
+    assert set(plugins) >= FIRST_PARTY
+    for row in plugins.values():
+        assert list(row) == KEYS
+    assert json.loads(result.stdout)["problems"] == []
+    database, ssh = plugins["database"], plugins["ssh"]
+    assert database["distribution"] == "ocore-flask" and database["version"]
+    assert (database["enabled"], database["active"], database["core"]) == (True, True, True)
+    assert database["error"] is None
+    assert "DATABASE_URL" in database["settings"] and "DB_POOL_MAX_CONNS" in database["settings"]
+    assert database["health_sections"] == ["database"] and "db" in database["commands"]
+    assert sorted(ssh["requires"]) == ["database", "vault"] and ssh["core"] is False
+    assert plugins["vault"]["settings"] == ["SSH_ENCRYPTION_KEY", "SSH_ENCRYPTION_KEY_PREVIOUS"]
+    assert "SMTP_HOST" in plugins["mail"]["settings"]
+
+
+def test_disabled_plugins_are_listed_as_disabled(runs) -> None:
+    result = runs["disabled"]
+    assert result.returncode == 0, result.stderr
+    plugins = plugins_of(result)
+    for name in ("ssh", "mail"):
+        assert (plugins[name]["enabled"], plugins[name]["active"]) == (False, False)
+    assert "SMTP_HOST" in plugins["mail"]["settings"], "a disabled plugin still shows its settings"
+    assert plugins["vault"]["active"] is True
+
+
+def test_text_listing(runs) -> None:
+    result = runs["text"]
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    heads = {line.split()[0]: line for line in lines if line and not line.startswith(" ")}
+    assert set(heads) >= FIRST_PARTY
+    assert "ocore-flask" in heads["database"] and "[active, core]" in heads["database"]
+    assert "settings: DATABASE_URL" in result.stdout
+    assert "requires: database" in result.stdout
+    assert JWT_SECRET not in result.stdout + result.stderr
+
+
+def test_unknown_disabled_name_is_a_problem(runs) -> None:
+    result = runs["unknown"]
+    assert result.returncode == 1
+    assert "OCORE_DISABLED_PLUGINS" in result.stderr and "'sms'" in result.stderr
+    assert "Traceback" not in result.stderr

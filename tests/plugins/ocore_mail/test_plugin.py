@@ -1,0 +1,141 @@
+"""The plugin's wiring (hooks, entry point) and ``dev_services``: the sink for ``ocore dev``."""
+
+from __future__ import annotations
+
+import logging
+from email import policy
+from email.parser import BytesParser
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from ocore_flask import close_app, create_app
+from ocore_flask.cli import ocore
+from ocore_flask.plugin import ENTRY_POINT_GROUP
+from ocore_flask.state import get_state
+from ocore_mail.plugin import MailPlugin
+from ocore_mail.service import MailService, send_mail
+from ocore_mail.sink import MailSink, port_in_use
+from tests.conftest import JWT_SECRET
+from tests.support.processes import free_port
+from tests.support.smtp import LOOPBACK, SMTPTestServer
+
+
+def test_the_entry_point_publishes_the_mail_plugin():
+    (ep,) = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == "mail"]
+    assert isinstance(ep.load(), MailPlugin)
+
+
+def test_hooks_declare_the_section_and_the_command():
+    plugin = MailPlugin()
+    (section,) = plugin.health_contributors()
+    assert section.name == "mail" and section.critical is False
+    (group,) = plugin.cli_commands()
+    assert group.name == "mail" and "test" in group.commands
+    names = {setting.name for setting in plugin.settings}
+    assert {"SMTP_CA_FILE", "SMTP_HEALTH_PROBE"} <= names
+
+
+def test_init_app_stores_the_service_and_close_releases_it(mail_env):
+    app = create_app(mail_env(2525), [MailPlugin()])
+    assert isinstance(get_state(app).plugin_state["mail"], MailService)
+    close_app(app)
+    assert "mail" not in get_state(app).plugin_state
+
+
+def dev_environ(port: int, **variables: str) -> dict[str, str]:
+    """What ``ocore dev`` hands to ``dev_services``: the environment, SMTP_HOST left unset."""
+    return {
+        "ENVIRONMENT": "development",
+        "JWT_SECRET": JWT_SECRET,
+        "SMTP_PORT": str(port),
+        **variables,
+    }
+
+
+def stored(directory: Path) -> list:
+    parse = BytesParser(policy=policy.default).parsebytes
+    return [parse(path.read_bytes()) for path in sorted(directory.glob("*.eml"))]
+
+
+def test_dev_services_starts_a_sink_and_app_mail_lands_in_instance(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    port = free_port()
+    environ = dev_environ(port)
+    caplog.set_level(logging.INFO, logger="ocore_mail")
+    with MailPlugin().dev_services(environ, tmp_path) as sink:
+        assert isinstance(sink, MailSink) and sink.running
+        assert (sink.host, sink.port) == (LOOPBACK, port)  # localhost is served on 127.0.0.1
+        assert logging.getLogger("mail.log").getEffectiveLevel() >= logging.WARNING
+        app = create_app(environ, [MailPlugin()], instance_path=str(tmp_path))
+        try:
+            with app.app_context():
+                send_mail("alice@example.com", "Welcome", "Hi Alice", "<p>Hi</p>")
+        finally:
+            close_app(app)
+        # The done-when: `ocore mail test` on a fresh machine ends up in the sink too.
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        factory = ScriptInfo(create_app=lambda: create_app(plugins=[MailPlugin()]))
+        result = CliRunner().invoke(ocore, ["mail", "test", "you@example.com"], obj=factory)
+        assert result.exit_code == 0, result.output
+    assert not port_in_use(LOOPBACK, port), "the sink must stop with the context"
+    welcome, test = stored(tmp_path / "mail")
+    assert welcome["Subject"] == "Welcome" and welcome["Delivered-To"] == "alice@example.com"
+    assert welcome.get_content_type() == "multipart/alternative"
+    assert test["Subject"] == "oCore mail test" and test["To"] == "you@example.com"
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(
+        f"listening on {LOOPBACK}:{port}" in m and str(tmp_path / "mail") in m for m in messages
+    )
+    assert any("subject='Welcome'" in m for m in messages)  # one summary line per message
+
+
+def test_dev_services_uses_a_server_that_already_listens(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="ocore_mail")
+    with (
+        SMTPTestServer() as server,
+        MailPlugin().dev_services(dev_environ(server.port), tmp_path) as sink,
+    ):
+        assert sink is None
+    assert not (tmp_path / "mail").exists()
+    assert any("already listens" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"SMTP_HOST": "smtp.example.com"},  # never stood in for, never even contacted
+        {"SMTP_PORT": "smtp"},  # invalid: the configuration report will say so
+        {"SMTP_HOST": "http://localhost"},
+    ],
+)
+def test_dev_services_starts_nothing_for_a_remote_or_invalid_address(tmp_path: Path, variables):
+    environ = {**dev_environ(free_port()), **variables}
+    with MailPlugin().dev_services(environ, tmp_path) as sink:
+        assert sink is None
+    assert not (tmp_path / "mail").exists()
+
+
+def test_dev_services_restores_the_aiosmtpd_log_level(tmp_path: Path):
+    logger = logging.getLogger("mail.log")
+    logger.setLevel(logging.ERROR)  # the autouse fixture restores it afterwards
+    with MailPlugin().dev_services(dev_environ(free_port()), tmp_path) as sink:
+        assert sink is not None and logger.level == logging.ERROR
+    logger.setLevel(logging.NOTSET)
+    with MailPlugin().dev_services(dev_environ(free_port()), tmp_path):
+        assert logger.level == logging.WARNING
+    assert logger.level == logging.NOTSET
+
+
+def test_dev_services_on_an_explicit_loopback_address(tmp_path: Path):
+    port = free_port()
+    with MailPlugin().dev_services(dev_environ(port, SMTP_HOST="127.0.0.1"), tmp_path) as sink:
+        assert sink is not None and (sink.host, sink.port) == ("127.0.0.1", port)
+        assert port_in_use("127.0.0.1", port)
