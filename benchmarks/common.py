@@ -282,6 +282,8 @@ def app_env(database_url: str, extra: Mapping[str, str] | None = None) -> dict[s
         "DATABASE_URL": database_url,
         "PYTHONPATH": str(BENCH_DIR),  # bare_app for the servers
     }
+    if os.environ.get("OCORE_DISABLED_PLUGINS"):  # the one app setting taken from the caller
+        env["OCORE_DISABLED_PLUGINS"] = os.environ["OCORE_DISABLED_PLUGINS"]
     env.update(extra or {})
     return env
 
@@ -326,13 +328,14 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         """Start the process and wait until ``ready_path`` answers 200."""
-        self._log = tempfile.TemporaryFile(prefix="ocore-bench-server-")
+        # Closed by close(); a file, not a pipe, so a chatty server never blocks on its output.
+        self._log = tempfile.TemporaryFile(prefix="ocore-bench-server-")  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.argv,
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
-            stdout=self._log,  # a file, not a pipe: a chatty server never blocks on it
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so workers are stopped too
         )

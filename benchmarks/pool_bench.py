@@ -20,10 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg2
+from common import Row, bench_main, median, postgres, progress, ratio, scaled
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool, QueuePool
 
-from common import Row, bench_main, median, postgres, progress, ratio, scaled
 from ocore_database.database import Database, PoolOptions
 from ocore_database.url import parse_database_url
 
@@ -146,7 +146,9 @@ def churn(url: str, args: argparse.Namespace) -> list[Row]:
     progress(f"churn null: {null_qps:,.0f} q/s, {null_new} opened")
 
     tight = f"churn {queries:,} queries x {THREADS} threads"
-    bursty = f"churn + 0-{think * 1000:g} ms think time, {think_queries:,} queries x {THREADS} threads"
+    bursty = (
+        f"churn + 0-{think * 1000:g} ms think time, {think_queries:,} queries x {THREADS} threads"
+    )
     return [
         Row(BENCH, f"{tight}: PgxPool (max 25, min 2) connections opened", opened["pgx"],
             "conns", f"<= {max_conns}"),
@@ -252,8 +254,8 @@ def _loop_seconds(body: Callable[[], None], count: int) -> float:
 
 def overhead(url: str, args: argparse.Namespace) -> list[Row]:
     """One thread: the query loop through the pool vs one raw psycopg2 connection reused."""
-    count = scaled(args, 5_000, 1_000)
-    rounds = 3
+    count = 250  # iterations per round: short rounds, interleaved
+    rounds = scaled(args, 20, 5)
     parsed = parse_database_url(url)
     db = Database(parsed, PoolOptions())
     db.start(timeout=15)
@@ -311,7 +313,9 @@ def overhead(url: str, args: argparse.Namespace) -> list[Row]:
         for body in loops.values():
             _loop_seconds(body, 200)  # warm-up
         raw.rollback()
-        for _ in range(rounds):  # interleaved, so drift hits every loop alike
+        # Interleaved short rounds, so drift hits every loop alike; each loop's figure is its
+        # fastest round (timeit's rule: slower rounds are other processes interfering).
+        for _ in range(rounds):
             for key, body in loops.items():
                 seconds[key].append(_loop_seconds(body, count))
                 raw.rollback()
@@ -319,7 +323,7 @@ def overhead(url: str, args: argparse.Namespace) -> list[Row]:
         raw.close()
         queue.dispose()
         db.close()
-    us = {k: median(v) / count * 1e6 for k, v in seconds.items()}
+    us = {k: min(v) / count * 1e6 for k, v in seconds.items()}
     progress("overhead per query (us): " + ", ".join(f"{k} {v:.1f}" for k, v in us.items()))
     return [
         Row(BENCH, f"overhead: query via engine + PgxPool / raw psycopg2, same round trips "

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Api
 
 from ocore_flask import health, logs, security
+from ocore_flask.api import OcoreApi
 from ocore_flask.config import load
 from ocore_flask.discovery import PluginSet, load_plugins
 from ocore_flask.errors import PluginError, StartupError
@@ -24,6 +24,17 @@ API_SETTINGS = {
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "components": {
+            "securitySchemes": {
+                "healthToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "HEALTH_CHECK_TOKEN (or HEALTH_CHECK_TOKEN_PREVIOUS).",
+                }
+            }
+        }
+    },
 }
 
 
@@ -51,7 +62,7 @@ def create_app(
     security.init_app(app, config)
     for warning in config.report.warnings:
         app.logger.warning("configuration: %s %s", warning.variable, warning.message)
-    state.api = Api(app)
+    state.api = OcoreApi(app)
     _init_plugins(app, found, config)
     health.init_app(app)
     return app

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ocore_flask.config.declarations import Kind
 from ocore_flask.config.durations import Duration, DurationError, parse_duration
 
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_INT_RE = re.compile(r"[+-]?[0-9]+")
 PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -30,7 +30,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Kind:
     bounds = _bounds_doc(minimum, maximum)
 
     def parse(raw: str) -> int:
-        if not _INT_RE.match(raw):
+        if not _INT_RE.fullmatch(raw):
             raise ValueError(f"must be a whole number{bounds}, e.g. {minimum or 0}")
         value = int(raw)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

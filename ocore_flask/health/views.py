@@ -42,6 +42,7 @@ def _no_automatic_options(view):
 
 @blp.route("/health", methods=["GET"])
 @_no_automatic_options
+@blp.doc(security=[{}, {"healthToken": []}])
 @blp.response(
     200,
     HealthSchema,

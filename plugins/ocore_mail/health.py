@@ -28,7 +28,7 @@ def probe_budget() -> float:
 
 
 def check_mail() -> CheckResult:
-    """Server, TLS mode and last send; degraded when the last send or the probe failed."""
+    """Server, TLS mode and last send; degraded while the last send failed or the probe fails."""
     service = mail_service()
     data: dict[str, Any] = service.describe()
     last = service.last_send

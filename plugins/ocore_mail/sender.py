@@ -20,6 +20,8 @@ Strict mode (staging, production) never sends credentials over an unencrypted co
 so a server that stalls anywhere makes ``send`` fail with ``MailTimeout`` after about
 ``timeout`` seconds.
 
+``MailSender.probe`` runs the same conversation up to a NOOP (no AUTH, no mail) for health.
+
 Every failure is a ``MailError`` subclass whose message names the step and ``host:port``;
 the password is never part of a message or a ``repr``.
 """

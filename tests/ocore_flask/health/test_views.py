@@ -70,8 +70,10 @@ def test_head_is_allowed_and_has_no_body(client, plugin):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
-def test_other_methods_get_405(client, method):
-    assert getattr(client, method)("/api/health").status_code == 405
+def test_other_methods_get_405_with_allow(client, method):
+    response = getattr(client, method)("/api/health")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}
 
 
 @pytest.mark.parametrize(
