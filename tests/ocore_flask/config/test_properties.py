@@ -6,14 +6,16 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ocore_flask import settings as host_settings
 from ocore_flask.config import Config, ConfigError, Mode, load, resolve
 from ocore_flask.discovery import load_plugins
 from tests.conftest import JWT_SECRET, SSH_KEY, first_party_plugins
 
 PLUGINS = first_party_plugins()
-_ALL = load_plugins({}, PLUGINS)
-NAMES = sorted(s.name for s in _ALL.settings)
-EXAMPLES = sorted({s.example for s in _ALL.settings if s.example})
+# Read the declarations directly (no hooks run at import time): host settings, then plugins'.
+DECLARED = [*host_settings.SETTINGS, *(s for p in PLUGINS for s in p.settings)]
+NAMES = sorted(s.name for s in DECLARED)
+EXAMPLES = sorted({s.example for s in DECLARED if s.example})
 PLAUSIBLE = [
     "development",
     "staging",
@@ -116,7 +118,7 @@ def test_development_environments_load_or_fail_cleanly(environ: dict[str, str]) 
 
 
 @PROPERTY
-@given(st.sampled_from(_ALL.settings), st.one_of(values, st.text(max_size=200)))
+@given(st.sampled_from(DECLARED), st.one_of(values, st.text(max_size=200)))
 def test_every_kind_raises_only_value_error(setting, raw: str) -> None:
     try:
         setting.kind.parse(raw)

@@ -12,6 +12,7 @@ from flask.cli import ScriptInfo
 
 from ocore_flask import create_app
 from ocore_flask.cli import ocore
+from ocore_mail.cli import mail_group
 from ocore_mail.plugin import MailPlugin
 from tests.conftest import JWT_SECRET
 from tests.support.processes import base_env, run, script
@@ -48,8 +49,13 @@ def setenv(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     return apply
 
 
-def mail_test(address: str = TO) -> Result:
-    return CliRunner().invoke(ocore, ["mail", "test", address], obj=ScriptInfo(create_app=factory))
+def mail_test(address: str = TO, *, through_ocore: bool = False) -> Result:
+    """Run ``ocore mail test ADDRESS`` in-process; by default the group itself, so that another
+    plugin's commands (discovered by ``ocore``) cannot break these tests."""
+    info = ScriptInfo(create_app=factory)
+    if through_ocore:
+        return CliRunner().invoke(ocore, ["mail", "test", address], obj=info)
+    return CliRunner().invoke(mail_group, ["test", address], obj=info, prog_name="ocore mail")
 
 
 def steps(output: str) -> list[tuple[str, str]]:
@@ -59,7 +65,7 @@ def steps(output: str) -> list[tuple[str, str]]:
 def test_plain_server_every_step_is_printed_and_both_parts_arrive(setenv):
     with SMTPTestServer() as server:
         setenv(server.port)
-        result = mail_test()
+        result = mail_test(through_ocore=True)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"Sending a test message to {TO} through {LOOPBACK}:{server.port}")

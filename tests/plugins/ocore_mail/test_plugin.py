@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from ocore_flask import close_app, create_app
-from ocore_flask.cli import ocore
 from ocore_flask.plugin import ENTRY_POINT_GROUP
 from ocore_flask.state import get_state
+from ocore_mail.cli import mail_group
 from ocore_mail.plugin import MailPlugin
 from ocore_mail.service import MailService, send_mail
 from ocore_mail.sink import MailSink, port_in_use
@@ -81,7 +81,7 @@ def test_dev_services_starts_a_sink_and_app_mail_lands_in_instance(
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
         factory = ScriptInfo(create_app=lambda: create_app(plugins=[MailPlugin()]))
-        result = CliRunner().invoke(ocore, ["mail", "test", "you@example.com"], obj=factory)
+        result = CliRunner().invoke(mail_group, ["test", "you@example.com"], obj=factory)
         assert result.exit_code == 0, result.output
     assert not port_in_use(LOOPBACK, port), "the sink must stop with the context"
     welcome, test = stored(tmp_path / "mail")
