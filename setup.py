@@ -4,6 +4,7 @@ The first-party subsystems live under ``plugins/`` and register themselves in th
 ``ocore_flask.plugins`` entry-point group, exactly as a third-party plugin does.
 """
 
+import subprocess
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -19,6 +20,26 @@ FIRST_PARTY_PLUGINS = {
 
 plugin_packages = find_packages(where="plugins")
 
+
+def bake_commit() -> None:
+    """Record the source commit for rich health (``commit``) when building from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return
+    if commit:
+        (HERE / "ocore_flask" / "BUILD_COMMIT").write_text(commit + "\n", encoding="utf-8")
+
+
+bake_commit()
+
 setup(
     name="ocore-flask",
     version="0.1.0",
@@ -29,7 +50,7 @@ setup(
     packages=find_packages(include=["ocore_flask", "ocore_flask.*"]) + plugin_packages,
     package_dir={pkg: "plugins/" + pkg.replace(".", "/") for pkg in plugin_packages},
     include_package_data=True,
-    package_data={"": ["*.ini", "*.mako", "migrations/versions/*.py"]},
+    package_data={"": ["*.mako"], "ocore_flask": ["BUILD_COMMIT"]},
     install_requires=[
         "flask>=3.1,<4",
         "flask-smorest>=0.46,<1",

@@ -581,6 +581,9 @@ def machine_description(database_url: str | None = None) -> dict[str, str]:
     }
     if database_url:
         description["PostgreSQL"] = server_version(database_url)
+    with contextlib.suppress(OSError):
+        load = os.getloadavg()
+        description["Load average now"] = f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)"
     description["Packages"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
     return description
 

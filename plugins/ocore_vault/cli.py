@@ -133,9 +133,7 @@ def _passphrase_for(key: bytes, from_stdin: bool) -> str | None:
 
 @vault_group.command("put")
 @click.argument("name")
-@click.option(
-    "--kind", type=click.Choice(sorted(KINDS)), required=True, help="What NAME holds."
-)
+@click.option("--kind", type=click.Choice(sorted(KINDS)), required=True, help="What NAME holds.")
 @click.option("--username", "-u", help="Login name on the managed servers.")
 @click.option(
     "--key-file",

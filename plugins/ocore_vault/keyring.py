@@ -54,7 +54,7 @@ def build_keyring(config: Config) -> ConfiguredKeyRing:
     for number, old in enumerate(config.plain("SSH_ENCRYPTION_KEY_PREVIOUS") or (), start=1):
         key = VaultKey.from_secret(old)
         if key.key_id == active.key_id:
-            log.warning("vault: SSH_ENCRYPTION_KEY_PREVIOUS #%d is the active key; remove it", number)
+            log.warning("vault: SSH_ENCRYPTION_KEY_PREVIOUS #%d is the active key", number)
         elif key.key_id in roles:
             log.warning("vault: SSH_ENCRYPTION_KEY_PREVIOUS #%d repeats an earlier key", number)
         else:

@@ -46,7 +46,7 @@ _SWAP = text(
            AS v(id, old_key_id, version, secret, passphrase)
      WHERE c.id = v.id AND c.key_id = v.old_key_id AND c.version = v.version
     RETURNING c.id
-    """  # noqa: S608 (the table name is a module constant)
+    """
 )
 
 

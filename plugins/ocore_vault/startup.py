@@ -67,4 +67,3 @@ def check_key_ids(store: CredentialStore, *, refuse: bool = True) -> VaultStatus
             status.rows_on_previous_keys,
         )
     return status
-

@@ -509,7 +509,7 @@ class CredentialStore:
         return {bytes(key_id): count for key_id, count in rows}
 
     def status(self) -> VaultStatus:
-        """Rows per key id, each named: active, previous #N (configured, even at 0 rows), UNKNOWN."""
+        """Rows per key id named active / previous #N (listed even at 0 rows) / UNKNOWN."""
         counts = self.key_counts()
         ring = self.keyring
         usage = [KeyUsage(k.hex(), counts.pop(k, 0), key_role(ring, k)) for k in ring.key_ids()]

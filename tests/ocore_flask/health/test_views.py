@@ -9,6 +9,7 @@ import pytest
 
 from ocore_flask.health import HealthContributor, fail, ok
 from ocore_flask.health.contributor import RESERVED_NAMES
+from ocore_flask.health.service import BUILD_COMMIT_FILE
 from ocore_flask.plugin import Plugin
 from tests.conftest import HEALTH_TOKEN, JWT_SECRET
 
@@ -91,7 +92,8 @@ def test_valid_tokens_get_the_rich_payload(client, plugin, header):
     body = response.json
     assert set(body) == RESERVED_NAMES and next(iter(body)) == "status"
     assert body["status"] == "ok" and body["environment"] == "development"
-    assert body["commit"] == "unknown"
+    baked = BUILD_COMMIT_FILE.read_text().strip() if BUILD_COMMIT_FILE.exists() else "unknown"
+    assert body["commit"] == baked
     section = body["checks"]["counting"]
     assert section["status"] == "ok" and section["critical"] is True
     assert {"duration_ms", "observed_at", "data"} <= set(section)
