@@ -581,16 +581,28 @@ def machine_description(database_url: str | None = None) -> dict[str, str]:
     }
     if database_url:
         description["PostgreSQL"] = server_version(database_url)
-    with contextlib.suppress(OSError):
-        load = os.getloadavg()
-        description["Load average now"] = f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)"
+    description["Load average"] = load_average()
     description["Packages"] = ", ".join(f"{k} {v}" for k, v in package_versions().items())
     return description
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages: other processes competing for the cores."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+
+
+def description_markdown(description: Mapping[str, str]) -> str:
+    """A machine description as a Markdown list."""
+    return "\n".join(f"- **{k}**: {v}" for k, v in description.items())
+
+
 def machine_markdown(database_url: str | None = None) -> str:
     """The machine description as a Markdown list."""
-    return "\n".join(f"- **{k}**: {v}" for k, v in machine_description(database_url).items())
+    return description_markdown(machine_description(database_url))
 
 
 def median(values: Sequence[float]) -> float:

@@ -13,6 +13,7 @@ and rich health latency with the result cache cold and warm.
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -104,9 +105,11 @@ def run(args: argparse.Namespace) -> list[Row]:
             rows = _throughput(running, rounds, requests)
             rows += _latency(running, rounds, latency_requests, env["HEALTH_CHECK_TOKEN"])
             for server in servers:
-                server.stop()
-                if server.proc is not None and server.proc.returncode not in (0, None):
-                    progress(f"note: {server.name} exited {server.proc.returncode}")
+                # ocore serve and gunicorn drain and exit 0 on SIGTERM; waitress-serve dies of it.
+                expected = -signal.SIGTERM if server.argv[0].endswith("waitress-serve") else 0
+                status = server.stop()
+                if status != expected:
+                    progress(f"note: {server.name} exited {status} on SIGTERM, not {expected}")
     return rows
 
 

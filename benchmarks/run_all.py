@@ -29,7 +29,9 @@ from common import (
     Row,
     add_common_arguments,
     coerce_row,
-    machine_markdown,
+    description_markdown,
+    load_average,
+    machine_description,
     markdown_table,
     postgres,
     progress,
@@ -97,6 +99,15 @@ def _as_subprocess(name: str, args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def short_error(exc: BaseException) -> str:
+    """One line: the exception's first line and, for a captured traceback, its last."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    if len(lines) > 1:
+        text += f" ... {lines[-1]}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def run_one(name: str, args: argparse.Namespace) -> list[Row]:
     """One benchmark's rows: in-process through ``run(args)``, else as a ``--json`` script."""
     module = _load(name)
@@ -131,7 +142,8 @@ def main() -> int:
     failed = False
     with postgres(args.database_url) as url:
         args.database_url = url  # one server for every benchmark
-        machine_before = machine_markdown(url)
+        machine = machine_description(url)
+        machine["Load average at start"] = machine.pop("Load average")
         for name in names:
             progress(f"=== {name} ===")
             began = time.monotonic()
@@ -139,11 +151,11 @@ def main() -> int:
                 rows += run_one(name, args)
             except Exception as exc:  # keep going: one broken benchmark must not hide the rest
                 failed = True
-                message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+                message = short_error(exc)
                 progress(f"{name} FAILED: {message}")
                 rows.append(Row(name, f"FAILED: {message}", "error", ""))
             progress(f"{name} took {time.monotonic() - began:.0f}s")
-        load_after = machine_markdown().splitlines()
+        machine["Load average at end"] = load_average()
     elapsed = time.monotonic() - started
 
     report = "\n".join(
@@ -153,11 +165,9 @@ def main() -> int:
             f"Run with `python benchmarks/run_all.py{' --quick' if args.quick else ''}` "
             f"in {elapsed:.0f} s ({', '.join(names)}).",
             "",
-            machine_before,
-            *[line for line in load_after if line.startswith("- **Load average")],
+            description_markdown(machine),
         ]
-    ).replace("- **Load average now**", "- **Load average**", 1)
-    report = report.replace("- **Load average now**", "- **Load average at the end**")
+    )
     if json_mode := args.json:
         for row in rows:
             print(row.to_json())

@@ -87,6 +87,16 @@ def load_plugins(environ: Mapping[str, str], explicit: Sequence[Any] | None = No
     return found
 
 
+def plugins_of(distribution: str) -> list[Any]:
+    """The plugin objects one distribution publishes (e.g. ``ocore-flask``'s first-party ones),
+    for docs and tests that must not depend on what else is installed."""
+    return [
+        ep.load()
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        if ep.dist is not None and ep.dist.name == distribution
+    ]
+
+
 def _disabled_names(environ: Mapping[str, str]) -> frozenset[str]:
     try:
         return frozenset(kinds.names_list().parse(environ.get(DISABLE_VARIABLE, "")))
@@ -246,9 +256,27 @@ def _collect_declarations(found: PluginSet) -> None:
             if claim(owners, setting.name, name, "setting"):
                 found.settings.append(dataclasses.replace(setting, owner=name))
         found.rules.extend(getattr(plugin, "rules", ()) or ())
-        for contributor in hook(plugin, "health_contributors") or ():
+        for contributor in _declared(found, plugin, "health_contributors"):
             if claim(sections, contributor.name, name, "health section"):
                 found.contributors.append((name, contributor))
-        for command in hook(plugin, "cli_commands") or ():
+        for command in _declared(found, plugin, "cli_commands"):
             if claim(commands, command.name, name, "command"):
                 found.commands.append((name, command))
+
+
+def _declared(found: PluginSet, plugin: Any, hook_name: str) -> list[Any]:
+    """What a declaration hook returns; a hook that raises is a problem of its plugin."""
+    try:
+        return list(hook(plugin, hook_name) or ())
+    except Exception as exc:
+        record = found.record(plugin.name)
+        label = record.label if record else plugin.name
+        found.problems.append(
+            Problem(
+                f"plugin:{plugin.name}",
+                f"{label}: {hook_name}() failed: {type(exc).__name__}: {exc}. Fix the plugin or "
+                f"switch it off with {DISABLE_VARIABLE}={plugin.name}",
+                owner=plugin.name,
+            )
+        )
+        return []

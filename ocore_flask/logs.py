@@ -114,18 +114,23 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def init_app(app: Flask, config: Config) -> None:
-    """Configure the root logger (this is an application: plugins and libraries included) from
-    LOG_LEVEL and LOG_FORMAT, replacing any handler an earlier app of this process installed."""
+def install(log_format: str, level: str, secrets: Iterable[str]) -> None:
+    """Configure the root logger (this is an application: plugins and libraries included),
+    replacing any handler an earlier app of this process installed."""
     handler = logging.StreamHandler(sys.stderr)
     setattr(handler, _HANDLER_FLAG, True)
-    handler.setFormatter(JsonFormatter() if config["LOG_FORMAT"] == "json" else TextFormatter())
-    handler.addFilter(RedactingFilter(config.secret_values()))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _HANDLER_FLAG, False)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(getattr(logging, str(config["LOG_LEVEL"]).upper()))
-    for noisy, level in QUIET_LOGGERS.items():
-        logging.getLogger(noisy).setLevel(max(level, root.level))
+    root.setLevel(getattr(logging, level.upper()))
+    for noisy, noisy_level in QUIET_LOGGERS.items():
+        logging.getLogger(noisy).setLevel(max(noisy_level, root.level))
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Logging from LOG_FORMAT and LOG_LEVEL, redacting the configured secrets."""
+    install(config["LOG_FORMAT"], str(config["LOG_LEVEL"]), config.secret_values())
     app.logger.handlers.clear()

@@ -65,14 +65,11 @@ TEMPLATE_DB = "ocore_test_template"
 
 
 def first_party_plugins() -> list:
-    """The plugin objects this distribution installs (not a developer's extra plugins)."""
-    from importlib.metadata import entry_points
+    """The plugin objects this distribution installs (not a developer's extra plugins), in
+    dependency order."""
+    from ocore_flask.discovery import load_plugins, plugins_of
 
-    from ocore_flask.plugin import ENTRY_POINT_GROUP
-
-    return [
-        ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.dist.name == "ocore-flask"
-    ]
+    return load_plugins({}, plugins_of("ocore-flask")).active
 
 
 def with_database(url: str, database: str) -> str:

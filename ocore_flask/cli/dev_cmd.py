@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from dotenv import dotenv_values
 
+from ocore_flask import logs
 from ocore_flask.app import close_app, create_app
 from ocore_flask.cli.output import exit_startup_error
 from ocore_flask.discovery import load_plugins
@@ -22,7 +23,10 @@ from ocore_flask.serving.waitress_server import serve
 from ocore_flask.state import get_state
 
 SECRETS_FILE = "dev-secrets.env"
+SHELL_FILE = "dev.env"
 GENERATED = ("JWT_SECRET", "HEALTH_CHECK_TOKEN")
+# What another shell needs to run ocore commands against this development server.
+SHARED = ("ENVIRONMENT", *GENERATED, "DATABASE_URL", "SMTP_HOST", "SMTP_PORT")
 
 
 def instance_folder() -> Path:
@@ -46,6 +50,16 @@ def development_secrets(instance: Path) -> dict[str, str]:
     return values
 
 
+def write_shell_env(instance: Path, environ: dict[str, str]) -> Path:
+    """``instance/dev.env`` (0600): the variables other shells need, e.g. for ``ocore mail
+    test`` against the running development server (``set -a; . instance/dev.env; set +a``)."""
+    path = instance / SHELL_FILE
+    lines = [f"{name}={environ[name]}\n" for name in SHARED if environ.get(name)]
+    path.touch(mode=0o600)
+    path.write_text("# Written by `ocore dev` on each start; development only.\n" + "".join(lines))
+    return path
+
+
 @click.command("dev")
 @click.option("--port", type=int, default=None, help="Listen port (default SERVER_PORT, 8080).")
 def dev_command(port: int | None) -> None:
@@ -58,6 +72,7 @@ def dev_command(port: int | None) -> None:
     instance = instance_folder()
     for name, value in development_secrets(instance).items():
         environ.setdefault(name, value)
+    logs.install("text", "info", [])  # until the app configures logging from its settings
     with ExitStack() as stack:
         try:
             for plugin in load_plugins(environ).active:
@@ -67,6 +82,7 @@ def dev_command(port: int | None) -> None:
             stack.close()
             exit_startup_error(exc)
         stack.callback(close_app, app)
+        shell_env = write_shell_env(instance, environ)
         state = get_state(app)
         for plugin in state.plugins.active:
             hook(plugin, "dev_prepare", app)
@@ -78,7 +94,7 @@ def dev_command(port: int | None) -> None:
                 f"  liveness:    curl http://{host}:{bound}/api/health\n"
                 f"  rich health: curl -H 'Authorization: Bearer {token}' "
                 f"http://{host}:{bound}/api/health\n"
-                f"  secrets:     {instance / SECRETS_FILE}\n",
+                f"  other shells: set -a; . {shell_env}; set +a   (then e.g. ocore health)\n",
                 err=True,
             )
 

@@ -71,6 +71,7 @@ def upgrade(engine: Engine, plugins: Iterable[Any], revision: str = "head") -> l
                 if before != after:
                     done.append(f"{item.plugin}: {before or 'empty'} -> {after}")
         finally:
+            conn.rollback()  # a failed migration leaves the transaction aborted
             conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": LOCK_ID})
             conn.commit()
     return done

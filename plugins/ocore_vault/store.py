@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ocore_vault.crypto import KeyRing, MalformedValue, Purpose, VaultError
-from ocore_vault.keyring import UNKNOWN, active_source, key_role
+from ocore_vault.keyring import JWT_PREVIOUS_ROLE, UNKNOWN, active_source, key_role
 from ocore_vault.privatekeys import ParsedKey, PrivateKeyError, load_private_key
 from ocore_vault.schema import TABLE_NAME, credentials
 
@@ -31,6 +31,7 @@ __all__ = [
     "Credential",
     "CredentialError",
     "CredentialExists",
+    "CredentialInUse",
     "CredentialInfo",
     "CredentialNotFound",
     "CredentialStore",
@@ -80,6 +81,17 @@ class CredentialExists(CredentialError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"a credential named {name!r} already exists")
+
+
+class CredentialInUse(CredentialError):
+    """``delete`` refused: another table (e.g. the SSH plugin's servers) still refers to it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"credential {name!r} is still in use (another table refers to it); "
+            "point those rows at another credential first"
+        )
 
 
 class InvalidCredential(CredentialError, ValueError):
@@ -424,8 +436,13 @@ class CredentialStore:
 
     def delete(self, name: str) -> bool:
         """Delete a credential; False when there was none by that name."""
-        with translate_errors(), self.engine.begin() as conn:
-            return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
+        try:
+            with translate_errors(), self.engine.begin() as conn:
+                return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
+        except sa_exc.IntegrityError as exc:
+            if getattr(exc.orig, "pgcode", None) == "23503":  # foreign_key_violation
+                raise CredentialInUse(name) from None
+            raise
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -513,6 +530,8 @@ class CredentialStore:
         counts = self.key_counts()
         ring = self.keyring
         usage = [KeyUsage(k.hex(), counts.pop(k, 0), key_role(ring, k)) for k in ring.key_ids()]
+        # The implicit development fallback is listed only while rows still use it.
+        usage = [u for u in usage if u.rows or u.role != JWT_PREVIOUS_ROLE]
         unknown = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         usage += [KeyUsage(k.hex(), n, UNKNOWN) for k, n in unknown]
         return VaultStatus(ring.active.key_id_hex, active_source(ring), tuple(usage))

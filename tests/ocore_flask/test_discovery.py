@@ -149,6 +149,21 @@ def test_duplicates_stop_startup_with_every_problem(dev_env) -> None:
     assert "declared by both one and two" in text
 
 
+@pytest.mark.parametrize("hook_name", ["health_contributors", "cli_commands"])
+def test_a_failing_declaration_hook_is_a_problem_naming_the_plugin(hook_name: str) -> None:
+    broken = make("broken")
+
+    def fail():
+        raise ImportError("No module named 'broken.cli'")
+
+    setattr(broken, hook_name, fail)
+    found = load_plugins({}, [broken, make("mail")])  # must not raise
+    (problem,) = found.problems
+    assert problem.variable == "plugin:broken"
+    assert "broken" in problem.message and "broken.cli" in problem.message
+    assert "OCORE_DISABLED_PLUGINS" in problem.message
+
+
 # --- names --------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import time
 
 from flask import Blueprint, Flask, jsonify, make_response, request
 
+from ocore_flask.discovery import plugins_of
 from ocore_flask.entry import app_or_exit
 from ocore_flask.plugin import Plugin
 
@@ -58,14 +59,4 @@ class ServingTestPlugin(Plugin):
         app.register_blueprint(routes)
 
 
-def _first_party() -> list:
-    from importlib.metadata import entry_points
-
-    from ocore_flask.plugin import ENTRY_POINT_GROUP
-
-    return [
-        ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.dist.name == "ocore-flask"
-    ]
-
-
-app = app_or_exit(None, [*_first_party(), ServingTestPlugin()])
+app = app_or_exit(None, [*plugins_of("ocore-flask"), ServingTestPlugin()])

@@ -33,6 +33,17 @@ def _run_once(instance, port: int) -> tuple[dict, str]:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             payload = json.loads(response.read())
+        shell = _secrets(instance / "dev.env")
+        mail = subprocess.run(
+            [script("ocore"), "mail", "test", "dev@example.com"],
+            env=base_env(shell),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert mail.returncode == 0, mail.stderr
+        assert any((instance / "mail").glob("*.eml")), "the dev mail sink did not store the mail"
         assert server.stop(signal.SIGINT) == 0
     return payload, server.output
 

@@ -1,0 +1,189 @@
+"""The SSH service (the plugin's per-app state): servers, the vault, and one pool per app.
+
+Every call reads the server row and decrypts its credential afresh, so a changed credential or a
+forgotten host key takes effect on the next call; the pool keeps the connections, keyed by server
+name, and persists a first-use host key through ``ServerStore.pin``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from ocore_flask.state import plugin_state
+from ocore_ssh.hostkeys import SSHError, key_line
+from ocore_ssh.pool import RunResult, SSHPool, SSHTarget
+from ocore_ssh.servers import (
+    CredentialUnusable,
+    InvalidServer,
+    Server,
+    ServerStore,
+    target_for,
+)
+from ocore_vault.crypto import VaultError
+from ocore_vault.store import CredentialNotFound
+
+if TYPE_CHECKING:
+    from fabric import Connection
+
+    from ocore_flask.config import Config
+    from ocore_vault.store import CredentialStore
+
+STATE_KEY = "ssh"
+
+
+def pool_options(config: Config) -> dict[str, Any]:
+    """``SSHPool`` keyword arguments from the SSH_* settings (durations in seconds)."""
+    return {
+        "max_per_host": config["SSH_POOL_MAX_PER_HOST"],
+        "idle_timeout": config["SSH_POOL_IDLE_TIMEOUT"].seconds,
+        "connect_timeout": config["SSH_CONNECT_TIMEOUT"].seconds,
+        "command_timeout": config["SSH_COMMAND_TIMEOUT"].seconds,
+        "keepalive": math.ceil(config["SSH_KEEPALIVE"].seconds),
+        "acquire_timeout": config["SSH_POOL_ACQUIRE_TIMEOUT"].seconds,
+    }
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What ``ssh check`` found: timings, the key the server showed, whether it was pinned now."""
+
+    server: Server
+    connect_ms: float
+    command_ms: float
+    host_key: str
+    pinned_now: bool
+
+
+class SSHService:
+    """Run commands on managed servers by name, through the pool, with vault credentials."""
+
+    def __init__(self, engine: Engine, vault: CredentialStore, **pool_kwargs: Any) -> None:
+        """Build the store over ``engine`` and a pool that pins first-use keys in it."""
+        self.servers = ServerStore(engine)
+        self.vault = vault
+        self.pool = SSHPool(on_pin=self._on_pin, **pool_kwargs)
+        self._lock = threading.Lock()
+        # The pin each server had when this process last read or wrote it: a pin cleared by
+        # another process (`ssh forget-host-key`) must also clear what the pool learned.
+        self._pins: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"<SSHService max_per_host={self.pool.max_per_host}>"
+
+    def add(
+        self,
+        name: str,
+        host: str,
+        *,
+        credential: str,
+        port: int = 22,
+        username: str | None = None,
+        host_key: str | None = None,
+    ) -> Server:
+        """Add a server whose credential exists and which has a username (its own or the
+        credential's); ``host_key`` pins it up front."""
+        try:
+            info = self.vault.get(credential)
+        except CredentialNotFound:
+            raise CredentialUnusable(
+                f"there is no credential named {credential!r} in the vault; store it first "
+                "(`ocore vault` commands) or name an existing one",
+                server=name,
+            ) from None
+        except VaultError as exc:
+            raise CredentialUnusable(f"credential {credential!r}: {exc}", server=name) from None
+        if not username and not info.username:
+            raise InvalidServer(
+                f"no username: credential {credential!r} stores none, so give one with --user",
+                server=name,
+            )
+        return self.servers.add(
+            name, host, credential=credential, port=port, username=username, host_key=host_key
+        )
+
+    def target(self, name: str) -> SSHTarget:
+        """The pool target for server ``name``: row, credential and pin read now."""
+        server = self.servers.get(name)
+        with self._lock:
+            known = self._pins.get(name)
+            self._pins[name] = server.host_key
+        if server.host_key is None and known is not None:
+            self.pool.forget_host_key(name)
+        return target_for(server, self.vault)
+
+    def run(self, name: str, command: str, timeout: float | None = None) -> RunResult:
+        """Run ``command`` on server ``name``; the remote exit status is returned, not raised."""
+        return self.pool.run(self.target(name), command, timeout)
+
+    @contextmanager
+    def connection(self, name: str) -> Iterator[Connection]:
+        """Borrow a pooled fabric Connection to server ``name``."""
+        with self.pool.connection(self.target(name)) as conn:
+            yield conn
+
+    def check(self, name: str) -> CheckOutcome:
+        """Connect (pinning the host key on first use), run ``true``, and time both steps."""
+        before = self.servers.get(name)
+        target = self.target(name)
+        started = time.perf_counter()
+        with self.pool.connection(target) as conn:
+            connected = time.perf_counter()
+            presented = key_line(conn.transport.get_remote_server_key())
+        result = self.pool.run(target, "true")
+        done = time.perf_counter()
+        if not result.ok:
+            raise SSHError(
+                f"`true` exited with status {result.exit_status} on server {name!r}: "
+                f"{(result.stderr or result.stdout).strip()[:200]}",
+                server=name,
+            )
+        after = self.servers.get(name)
+        return CheckOutcome(
+            server=after,
+            connect_ms=(connected - started) * 1000,
+            command_ms=(done - connected) * 1000,
+            host_key=presented,
+            pinned_now=before.host_key is None and after.host_key is not None,
+        )
+
+    def forget_host_key(self, name: str) -> str | None:
+        """Clear the pin in the database and in this pool; return the key that was pinned."""
+        old = self.servers.forget(name)
+        with self._lock:
+            self._pins[name] = None
+        self.pool.forget_host_key(name)
+        return old
+
+    def delete(self, name: str) -> bool:
+        """Delete server ``name`` and retire its idle connections."""
+        deleted = self.servers.delete(name)
+        with self._lock:
+            self._pins.pop(name, None)
+        self.pool.forget_host_key(name)
+        return deleted
+
+    def close(self) -> None:
+        """Close every pooled connection and the pool's reaper thread."""
+        self.pool.close()
+
+    def _on_pin(self, name: str, line: str) -> None:
+        self.servers.pin(name, line)
+        with self._lock:
+            self._pins[name] = line
+
+
+def ssh_service(app: Flask | None = None) -> SSHService:
+    """The app's SSH service (default: ``current_app``'s)."""
+    service = plugin_state(STATE_KEY, app)
+    if not isinstance(service, SSHService):  # pragma: no cover - a wiring bug
+        raise SSHError("the ssh plugin is not initialised in this app")
+    return service
