@@ -468,7 +468,7 @@ def http_load(
     concurrency = max(1, min(concurrency, requests))
     shares = [requests // concurrency + (i < requests % concurrency) for i in range(concurrency)]
     send_headers = dict(headers or {})
-    barrier = threading.Barrier(concurrency + 1)
+    barrier = threading.Barrier(concurrency + 1, timeout=60)  # never waits forever
     results: list[tuple[list[float], int, Counter[str]]] = []
     lock = threading.Lock()
 

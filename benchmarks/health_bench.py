@@ -13,6 +13,7 @@ and rich health latency with the result cache cold and warm.
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -54,6 +55,13 @@ def _waitress(name: str, target: str, env: dict[str, str]) -> ServerProcess:
     return ServerProcess(name, argv, env, port)
 
 
+@functools.cache
+def _gunicorn_has_control_socket() -> bool:
+    """gunicorn 27+ opens a control socket in ~/.gunicorn unless told not to."""
+    done = run_command([script("gunicorn"), "--help"], {"PATH": "/usr/bin:/bin"}, timeout=30)
+    return "--no-control-socket" in done.stdout
+
+
 def _gunicorn(name: str, target: str, env: dict[str, str]) -> ServerProcess:
     port = free_port()
     argv = [
@@ -62,9 +70,10 @@ def _gunicorn(name: str, target: str, env: dict[str, str]) -> ServerProcess:
         f"--bind=127.0.0.1:{port}",
         f"--workers={WORKERS}",
         f"--threads={THREADS}",
-        target,
     ]
-    return ServerProcess(name, argv, env, port)
+    if _gunicorn_has_control_socket():  # two masters at once would share one socket path
+        argv.append("--no-control-socket")
+    return ServerProcess(name, [*argv, target], env, port)
 
 
 def _ocore_serve(name: str, env: dict[str, str]) -> ServerProcess:

@@ -61,7 +61,7 @@ def _hammer(engine: Engine, queries: int, threads: int, think: float = 0.0) -> f
     request handler doing other work between queries (the load then comes in bursts).
     """
     shares = [queries // threads + (i < queries % threads) for i in range(threads)]
-    barrier = threading.Barrier(threads + 1)
+    barrier = threading.Barrier(threads + 1, timeout=60)  # never waits forever
     failures: list[BaseException] = []
     sql = text(QUERY)
 

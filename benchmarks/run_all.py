@@ -6,9 +6,10 @@
 
 Benchmarks are the ``benchmarks/*_bench.py`` files, in a fixed order. A module exposing
 ``run(args) -> list[Row]`` runs in this process; any other is run as a script with ``--json``
-and its JSON lines are read. One PostgreSQL (``--database-url``, ``TEST_DATABASE_URL`` or an
-embedded server) is shared by all of them. A benchmark that fails becomes a ``FAILED`` row and
-the exit status is 1; a number that misses its target never changes the exit status.
+(the database URL in ``TEST_DATABASE_URL``) and its JSON lines are read. One PostgreSQL
+(``--database-url``, ``TEST_DATABASE_URL`` or an embedded server) is shared by all of them. A
+benchmark that fails becomes a ``FAILED`` row and the exit status is 1; a number that misses
+its target never changes the exit status.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import importlib.util
 import inspect
 import json
+import os
 import subprocess
 import sys
 import time
@@ -82,11 +84,13 @@ def _as_subprocess(name: str, args: argparse.Namespace) -> list[Row]:
     argv = [sys.executable, str(BENCH_DIR / f"{name}_bench.py"), "--json"]
     if args.quick:
         argv.append("--quick")
-    if args.database_url:
-        argv += ["--database-url", args.database_url]
+    env = dict(os.environ)
+    if args.database_url:  # through the environment: argv is visible to every local user
+        env["TEST_DATABASE_URL"] = args.database_url
     done = subprocess.run(
         argv,
         cwd=BENCH_DIR.parent,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=None,  # its progress goes straight to ours
         text=True,

@@ -250,5 +250,6 @@ RULES: tuple[CrossRule, ...] = (
         ("HEALTH_CHECK_TOKEN_PREVIOUS",),
         "only together with HEALTH_CHECK_TOKEN",
         _previous_needs_current,
+        depends=("HEALTH_CHECK_TOKEN",),
     ),
 )

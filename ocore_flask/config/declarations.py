@@ -103,7 +103,8 @@ class Check:
 @dataclass(frozen=True)
 class CrossRule:
     """A rule across settings, reported on ``target``; skipped while an input is unset or any
-    involved setting is invalid (that one is already reported)."""
+    involved setting is invalid (that one is already reported). ``depends`` names settings the
+    rule reads that may be unset but must not be invalid."""
 
     target: str
     inputs: tuple[str, ...]
@@ -111,6 +112,7 @@ class CrossRule:
     test: Callable[[Context], str | None]
     level: Level = "error"
     applies: Applies = "all"
+    depends: tuple[str, ...] = ()
 
     def applies_to(self, mode: Mode) -> bool:
         """Whether the rule runs in ``mode``."""

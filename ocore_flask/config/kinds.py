@@ -3,6 +3,7 @@ decides whether a value may be shown: never for secrets)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -80,9 +81,11 @@ def duration(*, positive: bool = True) -> Kind:
             raise ValueError(f"must be {hint} ({_go_reason(exc)})") from None
         if positive and value <= 0:
             raise ValueError(f"must be greater than zero: {hint}")
+        if value < 0:
+            raise ValueError(f"must be zero or more: {hint}")
         return value
 
-    return Kind("duration", "Go duration" + (" > 0" if positive else ""), parse, str)
+    return Kind("duration", "Go duration" + (" > 0" if positive else " >= 0"), parse, str)
 
 
 def _go_reason(exc: DurationError) -> str:
@@ -134,25 +137,27 @@ def origin() -> Kind:
     return Kind("origin", "web origin (scheme://host[:port])", parse)
 
 
+HOST_MESSAGE = "must be a host name or IP address, without scheme, port or path"
+
+
 def hostname() -> Kind:
     """A DNS host name or IP address (no scheme, port or path)."""
     label = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
     def parse(raw: str) -> str:
         candidate = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
-        if ":" in candidate and all(part == "" or _is_hex(part) for part in candidate.split(":")):
-            return candidate
+        if ":" in candidate:
+            try:
+                return str(ipaddress.IPv6Address(candidate))
+            except ValueError:
+                raise ValueError(HOST_MESSAGE) from None
         if len(candidate) > 253 or not all(
             label.match(p) for p in candidate.rstrip(".").split(".")
         ):
-            raise ValueError("must be a host name or IP address, without scheme, port or path")
+            raise ValueError(HOST_MESSAGE)
         return candidate.lower()
 
     return Kind("host", "host name or IP address", parse)
-
-
-def _is_hex(part: str) -> bool:
-    return bool(re.fullmatch(r"[0-9A-Fa-f]{1,4}", part))
 
 
 def names_list() -> Kind:

@@ -113,6 +113,7 @@ class _Run:
             text, origin = self._default_text(setting, empty=raw == "")
             self.sources[setting.name] = origin if text is not None else "unset"
             if text is None:
+                self.values[setting.name] = None
                 return None
         else:
             text, origin = raw, "environment"
@@ -220,7 +221,7 @@ def _cross_problems(
     found = []
     context = Context(run.mode, run.values)
     for rule in rules:
-        names = (*rule.inputs, rule.target)
+        names = (*rule.inputs, *rule.depends, rule.target)
         if not rule.applies_to(run.mode) or failed.intersection(names):
             continue
         if any(run.values.get(name) is None for name in rule.inputs):

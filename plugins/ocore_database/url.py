@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 SCHEMES = ("postgres", "postgresql")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -31,13 +31,18 @@ class DatabaseURL:
 
     @property
     def redacted(self) -> str:
-        """The URL with its password replaced by ***."""
+        """The URL with its password (in the user info or a ``password=`` parameter) as ***."""
         parts = urlsplit(self.raw)
-        if self.password is None:
-            return self.raw
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = quote(self.user or "", safe="")
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+        netloc, query = parts.netloc, parts.query
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key == "password" for key, _ in pairs):
+            masked = [(key, "***" if key == "password" else value) for key, value in pairs]
+            query = urlencode(masked, safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -61,10 +66,7 @@ def parse_database_url(raw: str) -> DatabaseURL:
     """Parse ``raw``; ValueError messages say what is wrong and never include the password."""
     scheme, sep, rest = raw.partition("://")
     if not sep or scheme not in SCHEMES:
-        raise ValueError(
-            "must start with postgres:// or postgresql://, e.g. "
-            "postgres://ocore:PASSWORD@db:5432/ocore?sslmode=disable"
-        )
+        raise ValueError("must start with postgres:// or postgresql://")
     authority = rest.split("/", 1)[0] if "@" not in rest else rest.rsplit("@", 1)[0]
     if "@" in rest:
         userinfo = authority
@@ -87,12 +89,13 @@ def parse_database_url(raw: str) -> DatabaseURL:
     sslmode = query.get("sslmode")
     if sslmode is not None and sslmode not in SSLMODES:
         raise ValueError(f"has an unknown sslmode; use one of {', '.join(SSLMODES)}")
+    password = unquote(parts.password) if parts.password is not None else query.get("password")
     return DatabaseURL(
         raw=raw,
         host=host,
         port=port,
         database=database,
         user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        password=password,
         sslmode=sslmode,
     )

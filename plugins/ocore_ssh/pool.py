@@ -10,6 +10,7 @@ file is consulted. Host keys are pinned on first use and enforced after (see ``h
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -151,6 +152,16 @@ class _SignallingRemote(Remote):
     def timed_out(self) -> bool:
         """True once the timeout fired (invoke's own check races with a still-running kill)."""
         return self.killed or super().timed_out
+
+    def wait(self) -> None:
+        """Block until the command exits: woken by the exit status, not invoke's 10 ms polling."""
+        channel = getattr(self, "channel", None)
+        while not (self.process_is_finished or self.has_dead_threads):
+            if channel is None:
+                time.sleep(self.input_sleep)
+            else:
+                # Set by paramiko on exit-status and on close; the timeout re-checks threads.
+                channel.status_event.wait(self.input_sleep)
 
     def kill(self) -> None:
         """Send SIGKILL to the remote command (RFC 4254 "signal"), then close the channel."""
@@ -598,6 +609,9 @@ class SSHPool:
             )
             conn.open()
             transport = conn.client.get_transport()
+            # SSH packets are small and strictly request/response: without TCP_NODELAY, Nagle
+            # plus delayed ACKs add ~40 ms to every channel open (OpenSSH's client sets it too).
+            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             presented = key_line(transport.get_remote_server_key())
             if self.keepalive:
                 transport.set_keepalive(self.keepalive)

@@ -80,7 +80,7 @@ def vault_group(ctx: click.Context) -> None:
 
 
 def _stdin_is_terminal() -> bool:
-    return click.get_text_stream("stdin").isatty()
+    return sys.stdin.isatty()
 
 
 def _strip_newline(text: str) -> str:
@@ -96,14 +96,14 @@ def _read_password() -> str:
         return click.prompt(
             "Password", hide_input=True, confirmation_prompt=True, default="", show_default=False
         )
-    text = click.get_text_stream("stdin").read(MAX_PASSWORD_LENGTH + 3)
+    text = sys.stdin.read(MAX_PASSWORD_LENGTH + 3)
     return _strip_newline(text)
 
 
 def _read_key(key_file: str) -> bytes:
     limit = MAX_KEY_TEXT_SIZE + 1
     if key_file == "-":
-        return click.get_binary_stream("stdin").read(limit)
+        return sys.stdin.buffer.read(limit)
     path = Path(key_file)
     try:
         with path.open("rb") as fh:
@@ -115,7 +115,7 @@ def _read_key(key_file: str) -> bytes:
 def _passphrase_for(key: bytes, from_stdin: bool) -> str | None:
     """Get the passphrase of an encrypted key (stdin or prompt) and prove it opens the key."""
     if from_stdin:
-        passphrase = _strip_newline(click.get_text_stream("stdin").readline())
+        passphrase = _strip_newline(sys.stdin.readline())
     else:
         try:
             load_private_key(key)

@@ -54,7 +54,7 @@ class VaultPlugin(Plugin):
         state = get_state(app)
         keyring = build_keyring(config)
         store = CredentialStore(state.plugin_state["database"].engine, keyring)
-        log.info(
+        log.debug(
             "vault: active key id %s, %d previous key(s)",
             keyring.active.key_id_hex,
             len(keyring.previous),

@@ -49,6 +49,7 @@ def cli(monkeypatch, vault_env) -> Cli:
         monkeypatch.setenv(name, value)
     # Only this plugin and what it needs: other plugins' schemas are not in this database.
     monkeypatch.setenv("OCORE_DISABLED_PLUGINS", "mail,ssh")
+    monkeypatch.setenv("LOG_LEVEL", "warning")
     return Cli()
 
 

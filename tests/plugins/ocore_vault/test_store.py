@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy.exc
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select, text, update
 
 from ocore_flask.state import plugin_state
 from ocore_vault.crypto import IntegrityError, UnknownKeyId
@@ -17,6 +17,7 @@ from ocore_vault.privatekeys import KeyFormatError, UnsupportedKeyType, WrongPas
 from ocore_vault.schema import credentials as t
 from ocore_vault.store import (
     CredentialExists,
+    CredentialInUse,
     CredentialNotFound,
     CredentialStore,
     InvalidCredential,
@@ -252,3 +253,23 @@ def test_missing_table_is_a_clear_error(empty_database):
     with pytest.raises(VaultNotMigrated):
         store.put("web", Kind.PASSWORD, PASSWORD)
     engine.dispose()
+
+
+def test_a_credential_in_use_cannot_be_deleted(store_for, engine):
+    store = store_for(KEY_A)
+    store.put("used", Kind.PASSWORD, PASSWORD)
+    with engine.begin() as conn:  # what the SSH plugin's servers table does
+        conn.execute(
+            text(
+                "CREATE TABLE t_users (credential text NOT NULL "
+                "REFERENCES vault_credentials (name) ON DELETE RESTRICT)"
+            )
+        )
+        conn.execute(text("INSERT INTO t_users VALUES ('used')"))
+    try:
+        with pytest.raises(CredentialInUse, match="'used' is still in use"):
+            store.delete("used")
+        assert store.get("used").secret() == PASSWORD
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE t_users"))
