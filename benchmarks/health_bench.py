@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import http.client
+import json
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -93,8 +95,8 @@ def _servers(servers: list[ServerProcess]) -> Iterator[dict[str, ServerProcess]]
 
 def run(args: argparse.Namespace) -> list[Row]:
     """Every health measurement, on ``args.database_url`` or an embedded PostgreSQL."""
-    rounds = scaled(args, 3, 1)
-    requests = scaled(args, 3_000, 500)
+    rounds = scaled(args, 5, 1)
+    requests = scaled(args, 2_000, 500)
     latency_requests = scaled(args, 300, 60)
     with postgres(getattr(args, "database_url", None)) as url:
         env = app_env(url, {"WEB_CONCURRENCY": str(WORKERS), "SERVER_THREADS": str(THREADS)})
@@ -197,7 +199,25 @@ def _latency(
                 ratio(merged[warm].p50_ms, anonymous_p50), "ratio"),
         ]  # fmt: skip
     rows.append(Row(BENCH, "latency runs: failed requests", errors, "requests", "<= 0"))
+    sections = _rich_sections(running["waitress ocore"].port, rich)
+    rows.append(Row(BENCH, "rich payload: status and sections checked", sections, "info"))
     return rows
+
+
+def _rich_sections(port: int, headers: dict[str, str]) -> str:
+    """The rich payload's overall status and its sections with their statuses."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/api/health", headers=headers)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return f"unreadable ({type(exc).__name__})"
+    finally:
+        conn.close()
+    checks = payload.get("checks", {})
+    listed = ", ".join(f"{name} {check.get('status')}" for name, check in checks.items())
+    return f"HTTP {response.status}, {payload.get('status')}: {listed or 'no sections'}"
 
 
 if __name__ == "__main__":

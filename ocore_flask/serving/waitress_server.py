@@ -30,6 +30,8 @@ def make_server(app: Flask, config: Config, *, host: str | None = None, port: in
         threads=config["SERVER_THREADS"],
         connection_limit=config["SERVER_CONNECTION_LIMIT"],
         channel_timeout=max(1, int(config["SERVER_CHANNEL_TIMEOUT"].seconds)),
+        # waitress only looks for timed-out channels every cleanup_interval (default 30s).
+        cleanup_interval=max(1, min(30, int(config["SERVER_CHANNEL_TIMEOUT"].seconds) // 2)),
         ident="",  # no Server header: nothing to fingerprint
         expose_tracebacks=False,
         asyncore_use_poll=True,

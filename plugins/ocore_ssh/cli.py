@@ -67,9 +67,14 @@ def _key_summary(line: str | None) -> str:
     return f"{line.split()[0]} {fingerprint(line)}"
 
 
-def _login(server: Server) -> str:
-    user = server.username or "(credential's user)"
-    return f"{user}@{server.host}:{server.port}"
+def _login(server: Server, default_user: str | None = None) -> str:
+    """``user@host:port``; the user is the server's own, else its credential's."""
+    return f"{server.username or default_user or '?'}@{server.host}:{server.port}"
+
+
+def _credential_users() -> dict[str, str | None]:
+    """Each credential's stored username (no secret is read)."""
+    return {info.name: info.username for info in ssh_service().vault.list()}
 
 
 @click.group("ssh")
@@ -96,7 +101,8 @@ def add_command(
         server = ssh_service().add(
             name, host, credential=credential, port=port, username=username, host_key=host_key
         )
-    click.echo(f"Added server {server.name}: {_login(server)} with credential {server.credential}")
+    login = _login(server, _credential_users().get(server.credential))
+    click.echo(f"Added server {server.name}: {login} with credential {server.credential}")
     if server.host_key:
         click.echo(f"Host key pinned: {_key_summary(server.host_key)}")
     else:
@@ -110,6 +116,7 @@ def list_command(as_json: bool) -> None:
     """List the managed servers and their pinned host keys."""
     with _errors():
         found = ssh_service().servers.list()
+        users = _credential_users()
     if as_json:
         emit_json([server.to_dict() for server in found])
         return
@@ -117,10 +124,14 @@ def list_command(as_json: bool) -> None:
         click.echo("No servers. Add one with `ocore ssh add NAME HOST --credential NAME`.")
         return
     rows = [("NAME", "LOGIN", "CREDENTIAL", "HOST KEY")]
-    rows += [(s.name, _login(s), s.credential, _key_summary(s.host_key)) for s in found]
+    rows += [
+        (s.name, _login(s, users.get(s.credential)), s.credential, _key_summary(s.host_key))
+        for s in found
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + row[3])
+    for *padded, last in rows:
+        cells = [cell.ljust(width + 2) for cell, width in zip(padded, widths, strict=True)]
+        click.echo("".join(cells) + last)
 
 
 @ssh_group.command("check")
@@ -135,9 +146,10 @@ def check_command(name: str) -> None:
         pin = "pinned now: first use; compare the fingerprint with the server's out of band"
     else:
         pin = "matches the pinned key"
-    click.echo(f"{server.name} ({_login(server)}): OK")
+    click.echo(f"{server.name} ({_login(server, outcome.username)}): OK")
     click.echo(f"  connect   {outcome.connect_ms:8.1f} ms  (TCP, SSH handshake, authentication)")
-    click.echo(f"  command   {outcome.command_ms:8.1f} ms  (`true` on the open connection)")
+    click.echo(f"  first     {outcome.first_ms:8.1f} ms  (`true`; the server starts the session)")
+    click.echo(f"  again     {outcome.reuse_ms:8.1f} ms  (`true` on the open connection)")
     click.echo(f"  host key  {_key_summary(outcome.host_key)} ({pin})")
 
 

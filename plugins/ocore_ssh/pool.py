@@ -4,7 +4,8 @@ Connections are reused per server (keyed by ``SSHTarget.name``) with a per-serve
 after an idle timeout by a reaper thread, kept alive with SSH keepalives, and replaced
 transparently when found dead. Credentials come only from the target (a password or an
 in-memory key): keys are never read from disk or an agent, and no ssh_config or known_hosts
-file is consulted. Host keys are pinned on first use and enforced after (see ``hostkeys``).
+file is consulted. Host keys are pinned on the first authenticated connection and enforced
+after (see ``hostkeys``).
 """
 
 from __future__ import annotations
@@ -598,6 +599,7 @@ class SSHPool:
         )
         pin = _normalise_pin(target.pinned_host_key) or server.learned_pin
         where = f"server {target.name!r} ({target.address})"
+        first_seen: list[tuple[str, str]] = []
         try:
             prepare_client(
                 conn.client,
@@ -605,9 +607,13 @@ class SSHPool:
                 host=conn.host,
                 port=conn.port,
                 pinned=pin,
-                on_pin=self._pin_callback(server),
+                on_pin=lambda name, line: first_seen.append((name, line)),
             )
             conn.open()
+            # Pin on the first *successful* connection only: a failed login pins nothing.
+            pin_now = self._pin_callback(server)
+            for name, line in first_seen:
+                pin_now(name, line)
             transport = conn.client.get_transport()
             # SSH packets are small and strictly request/response: without TCP_NODELAY, Nagle
             # plus delayed ACKs add ~40 ms to every channel open (OpenSSH's client sets it too).

@@ -1,8 +1,8 @@
 """Managed servers: the ``ssh_servers`` rows, and the ``SSHTarget`` each one becomes.
 
-A server names the vault credential it logs in with: checked when the server is added
-(``SSHService.add``), and a credential missing later is a clear error when the target is built.
-Its host key is pinned on the first successful connection (``pin``, a compare-and-set, so two
+A server names the vault credential it logs in with: a foreign key to the vault's credential
+name, so a credential in use cannot be deleted (the vault reports ``CredentialInUse``). Its host
+key is pinned on the first successful connection (``pin``, a compare-and-set, so two
 processes cannot pin different keys) or given when the server is added, and cleared only
 deliberately (``forget``).
 """
@@ -250,13 +250,22 @@ class ServerStore:
         if host_key is not None:
             values["host_key"] = normalise_host_key(host_key)
             values["host_key_pinned_at"] = func.now()
-        with _translate(), self.engine.begin() as conn:
-            row = conn.execute(
-                pg_insert(t)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=[t.c.name])
-                .returning(*t.c)
-            ).first()
+        try:
+            with _translate(), self.engine.begin() as conn:
+                row = conn.execute(
+                    pg_insert(t)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=[t.c.name])
+                    .returning(*t.c)
+                ).first()
+        except sa_exc.IntegrityError as exc:
+            if getattr(exc.orig, "pgcode", None) != "23503":  # foreign key: no such credential
+                raise
+            raise CredentialUnusable(
+                f"there is no credential named {credential!r} in the vault; store it first "
+                "(`ocore vault put`) or name an existing one",
+                server=name,
+            ) from None
         if row is None:
             raise ServerExists(name)
         return _server(row)

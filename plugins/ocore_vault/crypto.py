@@ -32,6 +32,7 @@ A value copied to another row, table or purpose, or edited in any byte, fails th
 from __future__ import annotations
 
 import enum
+import functools
 import hmac
 import os
 import struct
@@ -144,6 +145,10 @@ class Purpose(enum.Enum):
     PRIVATE_KEY = "private_key"
     PASSPHRASE = "passphrase"  # noqa: S105
 
+    # Members are singletons compared by identity; the C-level identity hash keeps the
+    # memoised associated-data lookup cheap (Enum's own __hash__ is Python code).
+    __hash__ = object.__hash__
+
 
 def _hkdf(secret: bytes, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=HKDF_SALT, info=info).derive(secret)
@@ -240,13 +245,28 @@ def _field(value: str, name: str) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
-def _associated_data(fixed_header: bytes, purpose: Purpose, table: str, row_id: str) -> bytes:
+_PREFIX = MAGIC + bytes((FORMAT_VERSION, ALG_AES_256_GCM))
+
+
+@functools.lru_cache(maxsize=4096)
+def _associated_data(fixed_header: bytes, purpose: Purpose | str, table: str, row_id: str) -> bytes:
+    """The associated data, memoised: the same rows are read (and written) again and again.
+
+    ``purpose`` may be a Purpose or its label; anything else raises ValueError (not cached).
+    """
+    label = Purpose(purpose)._value_
     return (
         fixed_header
-        + _field(purpose.value, "purpose")
+        + _field(label, "purpose")
         + _field(table, "table")
         + _field(row_id, "row_id")
     )
+
+
+def _plaintext_bytes(plaintext: object) -> bytes:
+    if isinstance(plaintext, bytes | bytearray | memoryview):
+        return bytes(plaintext)
+    raise TypeError("plaintext must be bytes")
 
 
 def _as_bytes(blob: bytes | bytearray | memoryview) -> bytes:
@@ -296,7 +316,8 @@ class KeyRing:
 
     def __init__(self, active: VaultKey, previous: Sequence[VaultKey] = ()) -> None:
         """Index keys by key id; an exact duplicate is ignored, a key-id collision refused."""
-        self.active = active
+        self._active = active
+        self._fixed = _PREFIX + active.key_id  # the AD's fixed header for every write
         kept: list[VaultKey] = []
         by_id: dict[bytes, VaultKey] = {active.key_id: active}
         for key in previous:
@@ -309,6 +330,14 @@ class KeyRing:
             kept.append(key)
         self.previous: tuple[VaultKey, ...] = tuple(kept)
         self._by_id = by_id
+        # Decryption finds the key by the value's whole fixed header (magic, version,
+        # algorithm, key id) in one lookup; anything else takes the slow, precise path.
+        self._by_header = {_PREFIX + key_id: key for key_id, key in by_id.items()}
+
+    @property
+    def active(self) -> VaultKey:
+        """The key every write uses (fixed for the ring's lifetime)."""
+        return self._active
 
     def __repr__(self) -> str:
         prev = ", ".join(k.key_id_hex for k in self.previous)
@@ -344,22 +373,23 @@ class KeyRing:
 
     def encrypt(self, plaintext: bytes, *, purpose: Purpose, table: str, row_id: str) -> bytes:
         """Encrypt with the active key and a fresh random nonce, bound to purpose/table/row."""
-        return self._encrypt_with_nonce(
-            plaintext, os.urandom(NONCE_SIZE), purpose=purpose, table=table, row_id=row_id
-        )
+        # The hot path of every write and of rotation: plain type checks, nothing re-derived.
+        if type(plaintext) is not bytes:
+            plaintext = _plaintext_bytes(plaintext)
+        fixed = self._fixed
+        nonce = os.urandom(NONCE_SIZE)
+        ad = _associated_data(fixed, purpose, table, row_id)
+        return b"".join((fixed, nonce, self._active._aead.encrypt(nonce, plaintext, ad)))
 
     def _encrypt_with_nonce(
         self, plaintext: bytes, nonce: bytes, *, purpose: Purpose, table: str, row_id: str
     ) -> bytes:
         # Tests only (known-answer vector): a reused nonce under one key breaks GCM.
-        if not isinstance(plaintext, bytes | bytearray | memoryview):
-            raise TypeError("plaintext must be bytes")
         if len(nonce) != NONCE_SIZE:
             raise ValueError(f"nonce must be {NONCE_SIZE} bytes")
-        purpose = Purpose(purpose)
-        fixed = MAGIC + bytes((FORMAT_VERSION, ALG_AES_256_GCM)) + self.active.key_id
-        ad = _associated_data(fixed, purpose, table, row_id)
-        return fixed + nonce + self.active._aead.encrypt(nonce, bytes(plaintext), ad)
+        ad = _associated_data(self._fixed, purpose, table, row_id)
+        ciphertext = self._active._aead.encrypt(nonce, _plaintext_bytes(plaintext), ad)
+        return self._fixed + nonce + ciphertext
 
     def decrypt(
         self,
@@ -370,18 +400,18 @@ class KeyRing:
         row_id: str,
     ) -> bytes:
         """Decrypt with the key the header names; raise a typed VaultError on any failure."""
-        purpose = Purpose(purpose)
-        data = _as_bytes(blob)
-        key_id = _parse_header(data)
-        key = self._by_id.get(key_id)
-        if key is None:
+        data = blob if type(blob) is bytes else _as_bytes(blob)
+        fixed = data[:FIXED_HEADER_SIZE]
+        key = self._by_header.get(fixed)
+        if key is None or len(data) < MIN_VALUE_SIZE:
+            key_id = _parse_header(data)  # the precise MalformedValue / UnsupportedFormat
             raise UnknownKeyId(key_id.hex(), [k.hex() for k in self.key_ids()])
-        ad = _associated_data(data[:FIXED_HEADER_SIZE], purpose, table, row_id)
+        ad = _associated_data(fixed, purpose, table, row_id)
         try:
             return key._aead.decrypt(data[FIXED_HEADER_SIZE:HEADER_SIZE], data[HEADER_SIZE:], ad)
         except InvalidTag:
             raise IntegrityError(
-                key_id_hex=key_id.hex(), purpose=purpose, table=table, row_id=row_id
+                key_id_hex=key.key_id_hex, purpose=Purpose(purpose), table=table, row_id=row_id
             ) from None
 
     def reencrypt(

@@ -440,7 +440,8 @@ class CredentialStore:
             with translate_errors(), self.engine.begin() as conn:
                 return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
         except sa_exc.IntegrityError as exc:
-            if getattr(exc.orig, "pgcode", None) == "23503":  # foreign_key_violation
+            # foreign_key_violation (NO ACTION) or restrict_violation (ON DELETE RESTRICT)
+            if getattr(exc.orig, "pgcode", None) in ("23503", "23001"):
                 raise CredentialInUse(name) from None
             raise
 

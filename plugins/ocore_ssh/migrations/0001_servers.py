@@ -16,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the table. ``credential`` names a vault credential, checked in code rather than by a
-    foreign key, so this migration does not depend on the vault's having run first."""
+    """Create the table; ``credential`` is a foreign key to the vault's unique credential name
+    (the ssh plugin requires the vault, so the vault's migrations run first)."""
     op.create_table(
         "ssh_servers",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
@@ -41,6 +41,14 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
         ),
         sa.UniqueConstraint("name", name="uq_ssh_servers_name"),
+        # A credential in use cannot be deleted from the vault (it reports CredentialInUse).
+        sa.ForeignKeyConstraint(
+            ["credential"],
+            ["vault_credentials.name"],
+            name="fk_ssh_servers_credential",
+            onupdate="CASCADE",
+            ondelete="RESTRICT",
+        ),
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 64", name="ck_ssh_servers_name_length"),
         sa.CheckConstraint("char_length(host) BETWEEN 1 AND 253", name="ck_ssh_servers_host"),
         sa.CheckConstraint("port BETWEEN 1 AND 65535", name="ck_ssh_servers_port"),

@@ -198,7 +198,9 @@ def add_password_server(
     password: str | None = None,
 ) -> None:
     """Store a password credential ``<name>-pw`` and add server ``name`` using it."""
-    service = app_or_service if isinstance(app_or_service, SSHService) else service_of(app_or_service)
+    service = app_or_service
+    if not isinstance(service, SSHService):
+        service = service_of(service)
     vault.put(f"{name}-pw", "password", password or server.password, username=server.user)
     service.add(name, server.host, port=server.port, credential=f"{name}-pw")
 

@@ -1,4 +1,4 @@
-"""The ssh plugin wired into an app: pool from settings, vault credentials, pinning, errors, close."""
+"""The ssh plugin in an app: pool from settings, vault credentials, pinning, errors, close."""
 
 from __future__ import annotations
 

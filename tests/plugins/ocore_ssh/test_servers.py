@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
@@ -20,7 +22,7 @@ from ocore_ssh.servers import (
     target_for,
 )
 from ocore_vault.crypto import KeyRing, VaultKey
-from ocore_vault.store import CredentialStore
+from ocore_vault.store import CredentialInUse, CredentialStore
 from tests.plugins.ocore_ssh.conftest import PASSPHRASE, ed25519_openssh, public_line
 
 HOST_KEY = public_line(ed25519_openssh())
@@ -42,6 +44,8 @@ def test_the_migration_is_applied_with_its_own_version_table(engine: Engine):
     assert migrations.current(engine, [ocore_ssh.plugin]) == {
         "ssh": {"current": "ssh_0001", "head": "ssh_0001"}
     }
+    (fk,) = inspect(engine).get_foreign_keys("ssh_servers")
+    assert (fk["referred_table"], fk["referred_columns"]) == ("vault_credentials", ["name"])
     columns = {c["name"] for c in inspect(engine).get_columns("ssh_servers")}
     assert columns == {
         "id",
@@ -108,11 +112,27 @@ def test_bad_input_is_refused_before_the_database(
     assert store.list() == []
 
 
-def test_a_credential_deleted_from_the_vault_later(store: ServerStore, vault: CredentialStore):
-    vault.put("pw", "password", "s3cret-Password-1", username="deploy")
-    server = store.add("web1", "web1.example.com", credential="pw")
-    vault.delete("pw")
-    with pytest.raises(CredentialUnusable, match="uses credential 'pw', which is not in the vault"):
+def test_unknown_credential_is_refused_by_the_foreign_key(store: ServerStore):
+    with pytest.raises(CredentialUnusable, match="no credential named 'nope' in the vault"):
+        store.add("web1", "web1.example.com", credential="nope")
+
+
+def test_a_credential_in_use_cannot_be_deleted_from_the_vault(
+    store: ServerStore, vault: CredentialStore, with_password: str
+):
+    store.add("web1", "web1.example.com", credential=with_password)
+    with pytest.raises(CredentialInUse, match="'pw' is still in use"):
+        vault.delete(with_password)
+    store.delete("web1")
+    assert vault.delete(with_password) is True
+
+
+def test_a_credential_missing_from_the_vault_is_a_clear_error(
+    store: ServerStore, vault: CredentialStore, with_password: str
+):
+    added = store.add("web1", "web1.example.com", credential=with_password)
+    server = replace(added, credential="x")  # the foreign key makes this unreachable in SQL
+    with pytest.raises(CredentialUnusable, match="uses credential 'x', which is not in the vault"):
         target_for(server, vault)
 
 
