@@ -58,7 +58,6 @@ def create_app(
     state = OcoreState(config=config, plugins=found, started_at=datetime.now(UTC))
     app.extensions[EXTENSION] = state
     logs.init_app(app, config)
-    logs.init_request_logging(app)
     security.init_app(app, config)
     for warning in config.report.warnings:
         app.logger.warning("configuration: %s %s", warning.variable, warning.message)

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-import time
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, has_request_context, request
 
+from ocore_flask.middleware import request_id_of
 from ocore_flask.redact import Scrubber
 
 if TYPE_CHECKING:
@@ -40,47 +38,14 @@ class RedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self._scrubber.text(record.exc_text)
-        record.request_id = _request_id()
+        if getattr(record, "request_id", None) is None:
+            record.request_id = _request_id()
         return True
-
-
-REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-access_log = logging.getLogger("ocore_flask.access")
-
-
-def init_request_logging(app: Flask) -> None:
-    """A request id per request (a valid incoming X-Request-ID, else a new one), echoed in the
-    response, and one access-log line per request; successful anonymous health probes are
-    logged at debug only, so load-balancer polling does not flood the log."""
-
-    @app.before_request
-    def _start() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.request_id
-        probe = request.path == "/api/health" and "Authorization" not in request.headers
-        level = logging.DEBUG if probe and response.status_code == 200 else logging.INFO
-        if access_log.isEnabledFor(level):
-            elapsed = (time.perf_counter() - g.request_started) * 1000
-            access_log.log(
-                level,
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed,
-            )
-        return response
 
 
 def _request_id() -> str | None:
     if has_request_context():
-        return g.get("request_id")
+        return request_id_of(request.environ)
     return None
 
 

@@ -7,10 +7,11 @@ TRUSTED_PROXY_HOPS proxies (ProxyFix); with 0 they are ignored.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ocore_flask.config.loader import Config
+from ocore_flask.middleware import OcoreMiddleware
 
 HSTS = "max-age=63072000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -33,22 +34,8 @@ def security_headers(config: Config) -> dict[str, str]:
     return headers
 
 
-def secure_cookie(header: str, *, secure: bool) -> str:
-    """A Set-Cookie value with HttpOnly, SameSite=Lax (unless set) and, if asked, Secure."""
-    lowered = [part.strip().lower() for part in header.split(";")]
-    additions = []
-    if "httponly" not in lowered:
-        additions.append("HttpOnly")
-    if not any(part.startswith("samesite=") for part in lowered):
-        additions.append("SameSite=Lax")
-    if secure and "secure" not in lowered:
-        additions.append("Secure")
-    return "; ".join([header.rstrip("; ")] + additions)
-
-
 def init_app(app: Flask, config: Config) -> None:
-    """Install the headers, cookie flags and ProxyFix on ``app``."""
-    headers = security_headers(config)
+    """Install the headers, cookie flags, request ids and ProxyFix on ``app``."""
     secure = config.mode.strict
     app.config.update(
         SESSION_COOKIE_SECURE=secure,
@@ -60,14 +47,6 @@ def init_app(app: Flask, config: Config) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
-
-    @app.after_request
-    def _harden(response: Response) -> Response:
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        cookies = response.headers.getlist("Set-Cookie")
-        if cookies:
-            response.headers.remove("Set-Cookie")
-            for cookie in cookies:
-                response.headers.add("Set-Cookie", secure_cookie(cookie, secure=secure))
-        return response
+    app.wsgi_app = OcoreMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, security_headers(config), secure=secure
+    )

@@ -32,6 +32,8 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 proc_name = "ocore"
+# gunicorn >= 25.1 opens a runtime-control socket in $HOME by default; off unless asked for.
+control_socket_disable = True
 # Forwarded headers are trusted by the app (ProxyFix for TRUSTED_PROXY_HOPS), not by gunicorn.
 forwarded_allow_ips = ""
 

@@ -156,6 +156,7 @@ def check_command(name: str) -> None:
 @ssh_group.command("run", context_settings={"ignore_unknown_options": True})
 @click.option(
     "--timeout",
+    metavar="DURATION",
     callback=_duration,
     help="Kill the command after this long (Go duration; default SSH_COMMAND_TIMEOUT).",
 )

@@ -104,11 +104,6 @@ class Server:
         """SHA256 fingerprint of the pinned host key, or None while unpinned."""
         return fingerprint(self.host_key) if self.host_key else None
 
-    @property
-    def address(self) -> str:
-        """``host:port``, for messages."""
-        return f"{self.host}:{self.port}"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description (``ssh list --json``); there is nothing secret in a row."""
         return {

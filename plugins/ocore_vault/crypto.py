@@ -256,10 +256,7 @@ def _associated_data(fixed_header: bytes, purpose: Purpose | str, table: str, ro
     """
     label = Purpose(purpose)._value_
     return (
-        fixed_header
-        + _field(label, "purpose")
-        + _field(table, "table")
-        + _field(row_id, "row_id")
+        fixed_header + _field(label, "purpose") + _field(table, "table") + _field(row_id, "row_id")
     )
 
 

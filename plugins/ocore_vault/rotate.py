@@ -13,7 +13,8 @@ and re-encrypts them in memory, and writes them back with a compare-and-swap on
   rotated value, or holds the lock first so rotation skips the row; the swap never
   overwrites a row whose version or key id moved since it was read.
 
-Rows that cannot be decrypted (tampered, unknown key id) are reported, not retried.
+Rows that fail to decrypt (tampered, copied) are reported by name and not retried in the same
+run; rows on a key id no configured key has are left alone. Both stay in ``remaining``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -203,10 +202,3 @@ def add_password_server(
         service = service_of(service)
     vault.put(f"{name}-pw", "password", password or server.password, username=server.user)
     service.add(name, server.host, port=server.port, credential=f"{name}-pw")
-
-
-def paramiko_fingerprint(key_text: str, passphrase: str | None = None) -> str:
-    """SHA256 fingerprint of a private key text, as the pool's KeyAuth shows it."""
-    import io
-
-    return paramiko.Ed25519Key.from_private_key(io.StringIO(key_text), passphrase).fingerprint

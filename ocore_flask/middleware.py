@@ -1,0 +1,94 @@
+"""One WSGI middleware for what every response needs: a request id, the security headers, cookie
+flags, and the access-log line. Done at the WSGI layer, once per response, it stays off the
+Flask hook chain that the liveness probe would otherwise pay for on every request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_KEY = "ocore.request_id"
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+HEALTH_PATH = "/api/health"
+access_log = logging.getLogger("ocore_flask.access")
+
+StartResponse = Callable[..., Any]
+
+
+def secure_cookie(header: str, *, secure: bool) -> str:
+    """A Set-Cookie value with HttpOnly, SameSite=Lax (unless set) and, if asked, Secure."""
+    lowered = [part.strip().lower() for part in header.split(";")]
+    additions = []
+    if "httponly" not in lowered:
+        additions.append("HttpOnly")
+    if not any(part.startswith("samesite=") for part in lowered):
+        additions.append("SameSite=Lax")
+    if secure and "secure" not in lowered:
+        additions.append("Secure")
+    return "; ".join([header.rstrip("; ")] + additions)
+
+
+class OcoreMiddleware:
+    """Wraps the app: request id in/out, headers the app did not set itself, cookie flags,
+    one access-log line (successful anonymous liveness probes at debug only)."""
+
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], headers: Mapping[str, str], *, secure: bool
+    ) -> None:
+        self.app = app
+        self.headers = [(name, value) for name, value in headers.items()]
+        self.names = {name.lower() for name in headers}
+        self.secure = secure
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        incoming = environ.get("HTTP_X_REQUEST_ID")
+        if incoming and _REQUEST_ID_RE.fullmatch(incoming):
+            request_id = incoming
+        else:
+            request_id = os.urandom(16).hex()
+        environ[REQUEST_ID_KEY] = request_id
+        started = time.perf_counter()
+        seen: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            if "set-cookie" in present:
+                headers[:] = [
+                    (n, secure_cookie(v, secure=self.secure) if n.lower() == "set-cookie" else v)
+                    for n, v in headers
+                ]
+            if present.isdisjoint(self.names):
+                headers.extend(self.headers)
+            else:
+                headers.extend(h for h in self.headers if h[0].lower() not in present)
+            headers.append((REQUEST_ID_HEADER, request_id))
+            seen.append(status)
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, start)
+        self._log(environ, seen[0] if seen else "500", started)
+        return result
+
+    def _log(self, environ: dict[str, Any], status: str, started: float) -> None:
+        probe = environ.get("PATH_INFO") == HEALTH_PATH and "HTTP_AUTHORIZATION" not in environ
+        level = logging.DEBUG if probe and status.startswith("200") else logging.INFO
+        if access_log.isEnabledFor(level):
+            access_log.log(
+                level,
+                "%s %s %s %.1fms",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                status.split(" ", 1)[0],
+                (time.perf_counter() - started) * 1000,
+                extra={"request_id": request_id_of(environ)},
+            )
+
+
+def request_id_of(environ: Mapping[str, Any]) -> str | None:
+    """The request id the middleware assigned."""
+    return environ.get(REQUEST_ID_KEY)
