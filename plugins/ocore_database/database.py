@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +104,16 @@ class Database:
             time.sleep(RETRY_INTERVAL)
 
     def start(self, timeout: float) -> None:
-        """Wait for PostgreSQL (bounded), then open the minimum connections."""
+        """Wait for PostgreSQL (bounded), then open the minimum connections and warm them: a
+        backend's first transaction loads its catalog caches and is several times slower, so
+        the first requests after startup do not pay for it."""
         self.wait_until_reachable(timeout)
         self.pool.start()
+        with ExitStack() as stack:
+            for _ in range(self.options.min_conns):
+                stack.enter_context(self.engine.connect()).execute(
+                    text("SELECT count(*) FROM pg_catalog.pg_class")
+                )
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

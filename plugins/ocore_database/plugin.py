@@ -6,13 +6,15 @@ import logging
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
 
-from ocore_database import migrations
-from ocore_database.database import Database, DatabaseUnavailable, PoolOptions
 from ocore_database.settings import RULES, SETTINGS
+
+if TYPE_CHECKING:
+    from ocore_database.database import PoolOptions
 from ocore_flask.config import Config
 from ocore_flask.errors import ServiceUnavailable
 from ocore_flask.health import HealthContributor
@@ -25,6 +27,8 @@ log = logging.getLogger("ocore_database")
 
 def pool_options(config: Config) -> PoolOptions:
     """The pool's bounds and timings from the settings."""
+    from ocore_database.database import PoolOptions
+
     return PoolOptions(
         min_conns=config["DB_POOL_MIN_CONNS"],
         max_conns=config["DB_POOL_MAX_CONNS"],
@@ -49,6 +53,12 @@ class DatabasePlugin(Plugin):
         # SQLAlchemy logs every invalidation at INFO under the pool class's name; an outage
         # is reported once by the pool and by health instead.
         logging.getLogger("ocore_database.pool.PgxPool").setLevel(logging.WARNING)
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        # Imported here, not at module level: `ocore config check` loads every plugin module
+        # and must not pay for SQLAlchemy and Alembic.
+        from ocore_database import migrations
+        from ocore_database.database import Database, DatabaseUnavailable
+
         url = config.plain("DATABASE_URL")
         db = Database(url, pool_options(config))
         timeout = config["DB_STARTUP_TIMEOUT"]
@@ -108,6 +118,8 @@ class DatabasePlugin(Plugin):
             server.stop()
 
     def dev_prepare(self, app: Flask) -> None:
+        from ocore_database import migrations
+
         done = migrations.upgrade(
             get_state(app).plugin_state[self.name].engine, get_state(app).plugins.active
         )

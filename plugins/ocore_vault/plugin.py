@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
@@ -13,11 +14,11 @@ from ocore_flask.config import Config
 from ocore_flask.health import HealthContributor
 from ocore_flask.plugin import Plugin
 from ocore_flask.state import get_state
-from ocore_vault.crypto import KeyRing
-from ocore_vault.keyring import build_keyring
 from ocore_vault.settings import SETTINGS
-from ocore_vault.startup import check_key_ids
-from ocore_vault.store import CredentialStore
+
+if TYPE_CHECKING:
+    from ocore_vault.crypto import KeyRing
+    from ocore_vault.store import CredentialStore
 
 log = logging.getLogger("ocore_vault")
 
@@ -51,6 +52,11 @@ class VaultPlugin(Plugin):
     migrations = MIGRATIONS
 
     def init_app(self, app: Flask, config: Config) -> None:
+        # Imported here so `ocore config check` does not load cryptography and SQLAlchemy.
+        from ocore_vault.keyring import build_keyring
+        from ocore_vault.startup import check_key_ids
+        from ocore_vault.store import CredentialStore
+
         state = get_state(app)
         keyring = build_keyring(config)
         store = CredentialStore(state.plugin_state["database"].engine, keyring)

