@@ -1,8 +1,8 @@
 """ocore-flask: the oCore backend foundation (configuration, plugins, health) for Flask."""
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from ocore_flask.app import close_app, create_app
 from ocore_flask.errors import ConfigError, PluginError, StartupError
 from ocore_flask.plugin import Plugin
 
@@ -20,3 +20,13 @@ __all__ = [
     "close_app",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``create_app``/``close_app`` load the app machinery on first use, so commands that only
+    read configuration (``ocore config check``) start fast."""
+    if name in ("create_app", "close_app"):
+        from ocore_flask import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'ocore_flask' has no attribute {name!r}")

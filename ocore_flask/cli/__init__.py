@@ -3,24 +3,26 @@ before any app can be built) and the ``ocore`` console script are the same group
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
 
-from ocore_flask.cli.config_cmds import config_group
-from ocore_flask.cli.dev_cmd import dev_command
-from ocore_flask.cli.health_cmd import health_command
-from ocore_flask.cli.plugins_cmds import plugins_group
-from ocore_flask.cli.serve_cmd import serve_command
 from ocore_flask.discovery import load_plugins
 
+# Built-in commands by name, imported on first use so `ocore config check` starts fast.
 BUILTIN = {
-    "config": config_group,
-    "plugins": plugins_group,
-    "health": health_command,
-    "serve": serve_command,
-    "dev": dev_command,
+    "config": "ocore_flask.cli.config_cmds:config_group",
+    "plugins": "ocore_flask.cli.plugins_cmds:plugins_group",
+    "health": "ocore_flask.cli.health_cmd:health_command",
+    "serve": "ocore_flask.cli.serve_cmd:serve_command",
+    "dev": "ocore_flask.cli.dev_cmd:dev_command",
 }
+
+
+def _builtin(name: str) -> click.Command:
+    module, attribute = BUILTIN[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 class OcoreGroup(click.Group):
@@ -34,19 +36,17 @@ class OcoreGroup(click.Group):
         return cache
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
+        return sorted(set(BUILTIN) | set(self._plugin_commands(ctx)))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+        if name in BUILTIN:
+            return _builtin(name)
+        return self._plugin_commands(ctx).get(name)
 
 
 @click.group(cls=OcoreGroup, name="ocore")
 def ocore() -> None:
     """oCore operations: configuration, plugins, health and serving."""
-
-
-for _command in BUILTIN.values():
-    ocore.add_command(_command)
 
 
 def main() -> None:

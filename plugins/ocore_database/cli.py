@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from ocore_database import migrations
 from ocore_flask.cli.app_loading import with_app
 from ocore_flask.cli.output import emit_json
 from ocore_flask.state import get_state, plugin_state
@@ -22,6 +21,8 @@ def db_group() -> None:
 @with_app
 def upgrade_command(revision: str) -> None:
     """Apply each plugin's migrations (safe to run concurrently: an advisory lock serialises)."""
+    from ocore_database import migrations
+
     state = get_state()
     done = migrations.upgrade(plugin_state("database").engine, state.plugins.active, revision)
     click.echo("\n".join(done) if done else "schema up to date")
@@ -32,6 +33,8 @@ def upgrade_command(revision: str) -> None:
 @with_app
 def current_command(as_json: bool) -> None:
     """Each plugin's applied revision and head; exit 1 when any is behind."""
+    from ocore_database import migrations
+
     state = get_state()
     revisions = migrations.current(plugin_state("database").engine, state.plugins.active)
     if as_json:

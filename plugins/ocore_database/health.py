@@ -13,6 +13,7 @@ from ocore_flask.state import plugin_state
 
 def check_database() -> CheckResult:
     """``SELECT 1`` through the pool; a failure carries the driver's reason (scrubbed later)."""
+
     db: Database = plugin_state("database")
     started = time.perf_counter()
     try:

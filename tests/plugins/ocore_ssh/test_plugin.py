@@ -92,8 +92,13 @@ def test_the_cap_holds_under_concurrent_callers(ssh_app, sshd: Sshd):
     seen: list[int] = []
     statuses: list[int] = []
 
+    errors: list[BaseException] = []
+
     def worker(i: int) -> None:
-        statuses.append(service.run("web1", f"sleep 0.2; exit {i}", timeout=10).exit_status)
+        try:
+            statuses.append(service.run("web1", f"sleep 0.2; exit {i}", timeout=10).exit_status)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
 
     def watch() -> None:
         while any(t.is_alive() for t in workers):
@@ -106,6 +111,7 @@ def test_the_cap_holds_under_concurrent_callers(ssh_app, sshd: Sshd):
     for t in workers:
         t.start()
     watch()
+    assert errors == []
     assert sorted(statuses) == [0, 1, 2, 3]
     assert max(seen) == 2
 
@@ -208,14 +214,22 @@ def test_close_app_leaks_no_sockets_or_threads(ssh_env, sshd: Sshd, client_key):
                 service.add("leak-key", sshd.host, port=sshd.port, credential="key")
                 add_password_server(service, vault, sshd, name="leak-pw")
                 add_password_server(service, vault, sshd, name="leak-bad", password="nope-nope")
+            errors: list[BaseException] = []
+
+            def work(name: str) -> None:
+                try:
+                    service.run(name, "sleep 0.1")
+                except BaseException as exc:  # collected and asserted below
+                    errors.append(exc)
+
             workers = [
-                threading.Thread(target=service.run, args=(name, "sleep 0.1"))
-                for name in ("leak-key", "leak-pw") * 3
+                threading.Thread(target=work, args=(name,)) for name in ("leak-key", "leak-pw") * 3
             ]
             for t in workers:
                 t.start()
             for t in workers:
                 t.join()
+            assert errors == []
             with pytest.raises(AuthFailed):
                 service.run("leak-bad", "true")
             with pytest.raises(CommandTimeout):
