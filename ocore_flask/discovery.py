@@ -58,6 +58,7 @@ class PluginSet:
     rules: list[CrossRule] = field(default_factory=list)
     contributors: list[tuple[str, Any]] = field(default_factory=list)
     commands: list[tuple[str, Any]] = field(default_factory=list)
+    commands_loaded: bool = False
     problems: list[Problem] = field(default_factory=list)
 
     def record(self, name: str) -> PluginRecord | None:
@@ -231,7 +232,6 @@ def _absence(name: str, found: PluginSet) -> str:
 def _collect_declarations(found: PluginSet) -> None:
     owners: dict[str, str] = {}
     sections: dict[str, str] = {}
-    commands: dict[str, str] = dict.fromkeys(RESERVED_COMMANDS, HOST)
 
     def claim(table: dict[str, str], key: str, owner: str, what: str) -> bool:
         if key in table:
@@ -259,9 +259,30 @@ def _collect_declarations(found: PluginSet) -> None:
         for contributor in _declared(found, plugin, "health_contributors"):
             if claim(sections, contributor.name, name, "health section"):
                 found.contributors.append((name, contributor))
+
+
+def load_commands(found: PluginSet) -> list[tuple[str, Any]]:
+    """The active plugins' CLI commands, collected only when a command line needs them (they
+    can import a plugin's heavier modules); a name taken twice becomes a problem."""
+    if found.commands_loaded:
+        return found.commands
+    owners: dict[str, str] = dict.fromkeys(RESERVED_COMMANDS, HOST)
+    for plugin in found.active:
         for command in _declared(found, plugin, "cli_commands"):
-            if claim(commands, command.name, name, "command"):
-                found.commands.append((name, command))
+            if command.name in owners:
+                found.problems.append(
+                    Problem(
+                        f"plugin:{plugin.name}",
+                        f"command {command.name!r} is declared by both {owners[command.name]} "
+                        f"and {plugin.name}",
+                        owner=plugin.name,
+                    )
+                )
+                continue
+            owners[command.name] = plugin.name
+            found.commands.append((plugin.name, command))
+    found.commands_loaded = True
+    return found.commands
 
 
 def _declared(found: PluginSet, plugin: Any, hook_name: str) -> list[Any]:

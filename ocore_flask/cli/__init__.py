@@ -8,7 +8,7 @@ import os
 
 import click
 
-from ocore_flask.discovery import load_plugins
+from ocore_flask.discovery import load_commands, load_plugins
 
 # Built-in commands by name, imported on first use so `ocore config check` starts fast.
 BUILTIN = {
@@ -32,7 +32,7 @@ class OcoreGroup(click.Group):
         cache = ctx.meta.setdefault("ocore.plugin_commands", {})
         if not cache:
             found = load_plugins(os.environ)
-            cache.update({command.name: command for _, command in found.commands})
+            cache.update({command.name: command for _, command in load_commands(found)})
         return cache
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ocore_flask.cli.output import emit_json
-from ocore_flask.discovery import PluginRecord, PluginSet, load_plugins
+from ocore_flask.discovery import PluginRecord, PluginSet, load_commands, load_plugins
 from ocore_flask.plugin import hook
 
 
@@ -51,6 +51,7 @@ def describe(record: PluginRecord, found: PluginSet) -> dict[str, Any]:
 def list_plugins(as_json: bool) -> None:
     """Name, distribution and version, state, settings, health sections, commands."""
     found = load_plugins(os.environ)
+    load_commands(found)
     rows = [describe(r, found) for r in found.records]
     problems = [{"variable": p.variable, "message": p.message} for p in found.problems]
     if as_json:

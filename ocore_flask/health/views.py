@@ -47,7 +47,7 @@ def _no_automatic_options(view):
     responses={
         "200": {
             "description": 'Anonymous: exactly {"status":"ok"}. With `Authorization: Bearer '
-            '<HEALTH_CHECK_TOKEN>`: the rich payload.',
+            "<HEALTH_CHECK_TOKEN>`: the rich payload.",
             "content": {JSON: {"schema": HealthSchema}},
         },
         "401": {

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-
-from ocore_database.database import Database, describe_failure
 from ocore_flask.health import CheckResult, HealthContributor, fail, ok
 from ocore_flask.state import plugin_state
+
+if TYPE_CHECKING:
+    from ocore_database.database import Database
 
 
 def check_database() -> CheckResult:
     """``SELECT 1`` through the pool; a failure carries the driver's reason (scrubbed later)."""
+    from sqlalchemy import text
+
+    from ocore_database.database import describe_failure
 
     db: Database = plugin_state("database")
     started = time.perf_counter()

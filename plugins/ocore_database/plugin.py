@@ -12,15 +12,15 @@ import click
 from flask import Flask
 
 from ocore_database.settings import RULES, SETTINGS
-
-if TYPE_CHECKING:
-    from ocore_database.database import PoolOptions
 from ocore_flask.config import Config
 from ocore_flask.errors import ServiceUnavailable
 from ocore_flask.health import HealthContributor
 from ocore_flask.plugin import Plugin
 from ocore_flask.redact import scrub_text
 from ocore_flask.state import get_state
+
+if TYPE_CHECKING:
+    from ocore_database.database import PoolOptions
 
 log = logging.getLogger("ocore_database")
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from ocore_flask.health import CheckResult, HealthContributor, degraded, ok
 from ocore_flask.health.contributor import isoformat_utc
-from ocore_ssh.service import ssh_service
 
 SECTION = "ssh_pool"
 RECENT = timedelta(minutes=5)
@@ -51,6 +50,8 @@ def summarise(stats: dict[str, Any], now: datetime | None = None) -> CheckResult
 
 def check_ssh_pool() -> CheckResult:
     """The app's pool counts (a lock and a few integers: no network, no database)."""
+    from ocore_ssh.service import ssh_service
+
     return summarise(ssh_service().pool.stats())
 
 

@@ -11,7 +11,6 @@ from ocore_flask.config import Config
 from ocore_flask.health import HealthContributor
 from ocore_flask.plugin import Plugin
 from ocore_flask.state import get_state
-from ocore_ssh.service import STATE_KEY, SSHService, pool_options
 from ocore_ssh.settings import SETTINGS
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -28,6 +27,9 @@ class SSHPlugin(Plugin):
 
     def init_app(self, app: Flask, config: Config) -> None:
         """Build the app's pool from the SSH_* settings; no connection is opened yet."""
+        # Imported here: `ocore config check` loads this module and must not pay for paramiko.
+        from ocore_ssh.service import STATE_KEY, SSHService, pool_options
+
         state = get_state(app)
         engine = state.plugin_state["database"].engine
         vault = state.plugin_state["vault"].store
@@ -35,7 +37,7 @@ class SSHPlugin(Plugin):
 
     def close(self, app: Flask) -> None:
         """Close every pooled connection and stop the pool's reaper thread."""
-        service = get_state(app).plugin_state.pop(STATE_KEY, None)
+        service = get_state(app).plugin_state.pop(self.name, None)
         if service is not None:
             service.close()
 
