@@ -11,7 +11,7 @@ import pytest
 
 from ocore_flask import create_app, discovery
 from ocore_flask.config import ConfigError, Setting, kinds
-from ocore_flask.discovery import load_plugins
+from ocore_flask.discovery import load_commands, load_plugins
 from ocore_flask.health.contributor import HealthContributor, ok
 from ocore_flask.plugin import Plugin
 from tests.conftest import JWT_SECRET
@@ -134,6 +134,8 @@ def test_duplicate_health_sections_name_both_owners() -> None:
 def test_duplicate_and_reserved_commands_name_both_owners() -> None:
     plugins = [make("one", commands=["sync"]), make("two", commands=["sync", "config"])]
     found = load_plugins({}, plugins)
+    assert messages(found) == [], "commands are collected only for the command line"
+    load_commands(found)
     assert sorted(messages(found)) == [
         "command 'config' is declared by both host and two",
         "command 'sync' is declared by both one and two",
@@ -158,6 +160,7 @@ def test_a_failing_declaration_hook_is_a_problem_naming_the_plugin(hook_name: st
 
     setattr(broken, hook_name, fail)
     found = load_plugins({}, [broken, make("mail")])  # must not raise
+    load_commands(found)  # must not raise either
     (problem,) = found.problems
     assert problem.variable == "plugin:broken"
     assert "broken" in problem.message and "broken.cli" in problem.message
