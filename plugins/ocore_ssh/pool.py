@@ -181,7 +181,8 @@ class _SignallingRemote(Remote):
             msg.add_boolean(False)
             msg.add_string("KILL")
             channel.transport._send_user_message(msg)
-        channel.close()
+        with suppress(Exception):  # the transport may already be gone: nothing left to stop
+            channel.close()
 
 
 class _PooledConnection(Connection):
