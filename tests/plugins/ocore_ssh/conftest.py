@@ -1,7 +1,8 @@
 """Fixtures for the SSH plugin wired into an app: a real sshd, one database per module, vault keys.
 
-Cloning the migrated template costs ~0.4 s, so each module gets one database (``ssh_db_url``)
-and every test starts from empty ``ssh_servers`` and ``vault_credentials`` tables (``ssh_db``).
+Cloning the migrated template costs ~0.4 s, so each module gets one database
+(``module_database_url``) and every test starts from empty ``ssh_servers`` and
+``vault_credentials`` tables (``ssh_db``).
 The sshd is module-scoped too; tests that rotate host keys or stop the daemon start their own.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 import ocore_database
 import ocore_ssh
@@ -27,7 +27,7 @@ from ocore_flask.state import plugin_state
 from ocore_ssh.service import SSHService, ssh_service
 from ocore_vault.crypto import KeyRing, VaultKey
 from ocore_vault.store import CredentialStore
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, _admin, with_database
+from tests.conftest import HEALTH_TOKEN, JWT_SECRET
 from tests.support.sshd import Sshd, ensure_test_environment
 
 # Test-only vault key (>= 32 characters, high entropy), recognisable when grepping output.
@@ -111,33 +111,12 @@ def protected_key(sshd: Sshd) -> str:
     return key
 
 
-@pytest.fixture(scope="module")
-def ssh_db_url(pg_server: str, pg_template: str) -> Iterator[str]:
-    """One migrated database (a clone of the session template) for this test module."""
-    name = f"s_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    try:
-        yield with_database(pg_server, name)
-    finally:
-        _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-def module_engine(ssh_db_url: str) -> Iterator[Engine]:
-    """A plain engine on the module's database, for stores and direct SQL."""
-    eng = create_engine(ssh_db_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-
-
 @pytest.fixture
-def ssh_db(ssh_db_url: str, module_engine: Engine) -> str:
+def ssh_db(module_database_url: str, module_engine: Engine) -> str:
     """The module's database with no servers and no credentials."""
     with module_engine.begin() as conn:
         conn.execute(text("TRUNCATE ssh_servers, vault_credentials"))
-    return ssh_db_url
+    return module_database_url
 
 
 @pytest.fixture

@@ -1,27 +1,21 @@
 """Fixtures for the vault's database tests.
 
 Cloning the migrated template costs ~0.4 s, so each test module gets one clone
-(``vault_db_url``) and every test starts from an empty credentials table (``vault_db``,
-``TRUNCATE … CASCADE``: the SSH plugin's servers refer to credentials). Tests that need a
-database without the schema make their own (``empty_database``).
+(``module_database_url`` from tests/conftest.py) and every test starts from an empty
+credentials table (``vault_db``, ``TRUNCATE … CASCADE``: the SSH plugin's servers refer to
+credentials). Tests that need a database without the schema use ``empty_database``.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from ocore_vault.store import CredentialStore
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, _admin, with_database
+from tests.conftest import HEALTH_TOKEN, JWT_SECRET
 from tests.plugins.ocore_vault.vault_support import KEY_A, ring
-
-
-def sqlalchemy_url(url: str) -> str:
-    """The psycopg2 SQLAlchemy form of a postgresql:// URL."""
-    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def vault_plugin_list() -> list:
@@ -33,43 +27,11 @@ def vault_plugin_list() -> list:
 
 
 @pytest.fixture
-def empty_database(pg_server: str) -> Iterator[str]:
-    """A database with no schema at all (migrations not applied), dropped afterwards."""
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server, f"CREATE DATABASE {name}")
-    try:
-        yield with_database(pg_server, name)
-    finally:
-        _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-def vault_db_url(pg_server: str, pg_template: str) -> Iterator[str]:
-    """One database for this test module: a clone of the session's template, which is
-    migrated with every first-party plugin's migrations (``ocore db upgrade``'s code path)."""
-    name = f"v_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    try:
-        yield with_database(pg_server, name)
-    finally:
-        _admin(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-def module_engine(vault_db_url: str) -> Iterator[Engine]:
-    eng = create_engine(sqlalchemy_url(vault_db_url), pool_size=8, max_overflow=4)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-
-
-@pytest.fixture
-def vault_db(vault_db_url: str, module_engine: Engine) -> str:
+def vault_db(module_database_url: str, module_engine: Engine) -> str:
     """The module's database with an empty credentials table."""
     with module_engine.begin() as conn:
         conn.execute(text("TRUNCATE vault_credentials CASCADE"))
-    return vault_db_url
+    return module_database_url
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from ocore_vault.store import (
     Kind,
     VaultNotMigrated,
 )
-from tests.plugins.ocore_vault.conftest import sqlalchemy_url
+from tests.conftest import sqlalchemy_url
 from tests.plugins.ocore_vault.vault_support import (
     KEY_A,
     KEY_B,
