@@ -26,7 +26,13 @@ from ocore_ssh.pool import KeyAuth, PasswordAuth, SSHTarget
 from ocore_ssh.schema import TABLE_NAME, servers
 from ocore_vault.crypto import VaultError
 from ocore_vault.privatekeys import PassphraseRequired, PrivateKeyError
-from ocore_vault.store import CredentialNotFound, CredentialStore, Kind, check_name
+from ocore_vault.store import (
+    CredentialNotFound,
+    CredentialStore,
+    Kind,
+    check_name,
+    username_problem,
+)
 
 __all__ = [
     "CredentialUnusable",
@@ -43,7 +49,6 @@ __all__ = [
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HOST = kinds.hostname()
-MAX_USERNAME_LENGTH = 255
 
 t = servers
 
@@ -167,18 +172,10 @@ def _check_port(port: object) -> int:
 
 
 def _check_username(username: object) -> str | None:
-    if username is None or username == "":
-        return None
-    if (
-        not isinstance(username, str)
-        or len(username) > MAX_USERNAME_LENGTH
-        or not username.isprintable()
-        or any(c.isspace() for c in username)
-    ):
-        raise InvalidServer(
-            f"a username is up to {MAX_USERNAME_LENGTH} printable characters without spaces"
-        )
-    return username
+    problem = username_problem(username)
+    if problem:
+        raise InvalidServer(problem)
+    return username or None  # type: ignore[return-value]
 
 
 def normalise_host_key(line: object) -> str:

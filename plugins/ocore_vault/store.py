@@ -285,7 +285,9 @@ def check_name(name: object) -> str:
     return name
 
 
-def _check_username(username: object) -> str | None:
+def username_problem(username: object) -> str | None:
+    """What is wrong with a login name (None when it is fine or absent); shared with the SSH
+    plugin's server records."""
     if username is None or username == "":
         return None
     if (
@@ -294,10 +296,15 @@ def _check_username(username: object) -> str | None:
         or not username.isprintable()
         or any(c.isspace() for c in username)
     ):
-        raise InvalidCredential(
-            f"a username is up to {MAX_USERNAME_LENGTH} printable characters without spaces"
-        )
-    return username
+        return f"a username is up to {MAX_USERNAME_LENGTH} printable characters without spaces"
+    return None
+
+
+def _check_username(username: object) -> str | None:
+    problem = username_problem(username)
+    if problem:
+        raise InvalidCredential(problem)
+    return username or None  # type: ignore[return-value]
 
 
 def _password_bytes(password: object) -> bytes:

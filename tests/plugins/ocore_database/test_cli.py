@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
 
-import psycopg2
-
-from tests.conftest import JWT_SECRET, with_database
+from tests.conftest import JWT_SECRET
 from tests.support.processes import base_env, run, script
 
 
-def _empty_database(pg_server: str) -> str:
-    name = f"e_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(pg_server)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    conn.close()
-    return with_database(pg_server, name)
-
-
-def test_upgrade_then_current_on_an_empty_database(pg_server):
+def test_upgrade_then_current_on_an_empty_database(empty_database):
     env = base_env(
         {
             "ENVIRONMENT": "development",
             "JWT_SECRET": JWT_SECRET,
-            "DATABASE_URL": _empty_database(pg_server),
+            "DATABASE_URL": empty_database,
         }
     )
     before = run([script("ocore"), "db", "current", "--json"], env)
