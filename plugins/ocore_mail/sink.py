@@ -59,8 +59,9 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _SinkController(Controller):
-    """aiosmtpd's threaded Controller on a socket bound beforehand (port 0 works too)."""
+class BoundController(Controller):
+    """aiosmtpd's threaded Controller on a socket bound beforehand: port 0 works and a taken
+    port fails at once (aiosmtpd 1.4 probes the port it was given, and waits on errors)."""
 
     def __init__(self, handler: Any, *, hostname: str, port: int, **kwargs: Any) -> None:
         super().__init__(handler, hostname=hostname, port=port, **kwargs)
@@ -118,7 +119,7 @@ class MailSink:
         self.received = 0
         self._sequence = 0
         self._lock = threading.Lock()
-        self._controller: _SinkController | None = None
+        self._controller: BoundController | None = None
 
     @property
     def running(self) -> bool:
@@ -130,7 +131,7 @@ class MailSink:
         if self._controller is not None:
             return self
         self.directory.mkdir(parents=True, exist_ok=True)
-        controller = _SinkController(
+        controller = BoundController(
             _SinkHandler(self),
             hostname=self.host,
             port=self.port,

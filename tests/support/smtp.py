@@ -39,12 +39,13 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ocore_mail.sink import BoundController
 
 __all__ = [
     "LOOPBACK",
@@ -328,24 +329,8 @@ class _RecordingSMTP(SMTP):
         return wrapper
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; built by hand because a ``create_server`` socket has proto 0,
-    and asyncio then skips TCP_NODELAY on accepted connections (40 ms per multi-line reply).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(64)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-class _BoundController(Controller):
-    """A Controller that binds its own socket, so port 0 and bind errors work promptly."""
+class _BoundController(BoundController):
+    """The sink's bound controller, recording the SMTP dialogue when asked."""
 
     def __init__(
         self,
@@ -358,26 +343,11 @@ class _BoundController(Controller):
     ) -> None:
         super().__init__(handler, hostname=hostname, port=port, **kwargs)
         self._recorder = recorder
-        self._socket: socket.socket | None = None
 
     def factory(self) -> SMTP:
         if self._recorder is None:
             return SMTP(self.handler, **self.SMTP_kwargs)
         return _RecordingSMTP(self.handler, recorder=self._recorder, **self.SMTP_kwargs)
-
-    def _create_server(self) -> Any:
-        return self.loop.create_server(
-            self._factory_invoker, sock=self._socket, ssl=self.ssl_context
-        )
-
-    def start(self) -> None:
-        self._socket = _listen(self.hostname, self.port)
-        self.port = self._socket.getsockname()[1]
-        try:
-            super().start()
-        except BaseException:
-            self._socket.close()
-            raise
 
 
 class SMTPTestServer:
