@@ -61,9 +61,6 @@ class Plugin:
         database, a mail sink) and fill the variables they answer in ``environ`` when unset."""
         return contextlib.nullcontext()
 
-    def dev_prepare(self, app: Flask) -> None:
-        """``ocore dev`` only, after the app is built: e.g. apply migrations."""
-
 
 def hook(plugin: Any, name: str, *args: Any) -> Any:
     """Call an optional hook on a duck-typed plugin; missing hooks give the base's default."""

@@ -1,6 +1,6 @@
 """``ocore dev``: development on embedded defaults. Secrets are generated once into the
 instance folder; each plugin may start a local stand-in (embedded PostgreSQL, a mail sink)
-through its ``dev_services`` hook and prepare the app (migrations) through ``dev_prepare``."""
+through its ``dev_services`` hook (the database plugin also applies migrations there)."""
 
 from __future__ import annotations
 
@@ -84,8 +84,6 @@ def dev_command(port: int | None) -> None:
         stack.callback(close_app, app)
         shell_env = write_shell_env(instance, environ)
         state = get_state(app)
-        for plugin in state.plugins.active:
-            hook(plugin, "dev_prepare", app)
 
         def ready(host: str, bound: int) -> None:
             token = environ["HEALTH_CHECK_TOKEN"]

@@ -53,7 +53,7 @@ class DatabasePlugin(Plugin):
         # SQLAlchemy logs every invalidation at INFO under the pool class's name; an outage
         # is reported once by the pool and by health instead.
         logging.getLogger("ocore_database.pool.PgxPool").setLevel(logging.WARNING)
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         # Imported here, not at module level: `ocore config check` loads every plugin module
         # and must not pay for SQLAlchemy and Alembic.
         from ocore_database import migrations
@@ -97,9 +97,11 @@ class DatabasePlugin(Plugin):
 
     @contextmanager
     def dev_services(self, environ: MutableMapping[str, str], instance: Path) -> Iterator[None]:
-        """An embedded PostgreSQL in ``instance/postgres`` unless DATABASE_URL is set."""
+        """An embedded PostgreSQL in ``instance/postgres`` unless DATABASE_URL is set; either way
+        the schema is migrated before the app starts, so its startup checks see the tables."""
         if environ.get("DATABASE_URL"):
             log.info("database: using DATABASE_URL from the environment")
+            _migrate_for_development(environ)
             yield
             return
         from ocore_database.embedded import EmbeddedPostgres
@@ -113,15 +115,31 @@ class DatabasePlugin(Plugin):
             server.data_dir,
         )
         try:
+            _migrate_for_development(environ)
             yield
         finally:
             server.stop()
 
-    def dev_prepare(self, app: Flask) -> None:
-        from ocore_database import migrations
 
-        done = migrations.upgrade(
-            get_state(app).plugin_state[self.name].engine, get_state(app).plugins.active
-        )
-        for line in done:
+def _migrate_for_development(environ: MutableMapping[str, str]) -> None:
+    """``ocore db upgrade`` for ``ocore dev``; problems are left for the app's startup report."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from ocore_database import migrations
+    from ocore_database.url import parse_database_url
+    from ocore_flask.discovery import load_plugins
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        url = parse_database_url(environ["DATABASE_URL"])
+    except ValueError:
+        return  # the configuration report names it
+    engine = create_engine(url.sqlalchemy_url, poolclass=NullPool)
+    try:
+        for line in migrations.upgrade(engine, load_plugins(environ).active):
             log.info("database: migrated %s", line)
+    except Exception as exc:
+        log.warning("database: migrations not applied: %s", type(exc).__name__)
+    finally:
+        engine.dispose()

@@ -56,6 +56,7 @@ def test_dev_runs_on_embedded_defaults_and_a_second_run_reuses_everything(tmp_pa
     assert first["checks"]["database"]["status"] == "ok"
     assert f"http://127.0.0.1:{port}" in output and "Authorization: Bearer" in output
     assert "Traceback" not in output
+    assert "migrated vault: empty -> " in output and "run `ocore db upgrade`" not in output
     assert not _postgres_running(str(instance)), "Ctrl-C left PostgreSQL running"
     secrets_before = _secrets(instance / "dev-secrets.env")
     assert set(secrets_before) == {"JWT_SECRET", "HEALTH_CHECK_TOKEN"}
