@@ -58,12 +58,12 @@ def create_app(
     state = OcoreState(config=config, plugins=found, started_at=datetime.now(UTC))
     app.extensions[EXTENSION] = state
     logs.init_app(app, config)
-    security.init_app(app, config)
     for warning in config.report.warnings:
         app.logger.warning("configuration: %s %s", warning.variable, warning.message)
     state.api = OcoreApi(app)
     _init_plugins(app, found, config)
     health.init_app(app)
+    security.init_app(app, config)  # outermost: every response, fast path included
     return app
 
 

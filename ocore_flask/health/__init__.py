@@ -29,9 +29,10 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Build the app's health service from the plugins' contributors and mount the endpoint."""
-    from ocore_flask.health.views import blp
+    from ocore_flask.health.views import LivenessFastPath, blp
 
     state = get_state(app)
     contributors = [c for _, c in state.plugins.contributors]
     state.health = HealthService(state.config, contributors, context=app.app_context)
     state.api.register_blueprint(blp)
+    app.wsgi_app = LivenessFastPath(app.wsgi_app)  # type: ignore[method-assign]
