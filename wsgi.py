@@ -1,8 +1,7 @@
-"""WSGI entry point: ``waitress-serve wsgi:app`` or ``gunicorn wsgi:app``.
+"""WSGI entry point: ``waitress-serve wsgi:app`` or ``gunicorn wsgi:app`` from this directory
+(``ocore_flask.wsgi:app`` from anywhere). A configuration error prints the full report to
+stderr and exits with status 78."""
 
-A configuration error prints the full report to stderr and exits with status 78.
-"""
+from ocore_flask.wsgi import app
 
-from ocore_flask.entry import app_or_exit
-
-app = app_or_exit()
+__all__ = ["app"]
