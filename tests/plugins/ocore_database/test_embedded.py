@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 
 from ocore_database.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,16 +39,6 @@ def query(url: str, sql: str, *args: object) -> list[tuple]:
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    """Poll predicate until true or timeout; return its last value."""
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def pid_alive(pid: int) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ocore_database.embedded import EmbeddedPostgres
 from ocore_database.pool import PgxPool, PoolClosedError, PoolStat, PoolTimeoutError
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -74,16 +75,6 @@ def backends(admin: Callable[..., list[tuple]], app: str) -> set[int]:
     """Backend pids currently connected with this application_name."""
     rows = admin("SELECT pid FROM pg_stat_activity WHERE application_name = %s", app)
     return {row[0] for row in rows}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll predicate until it holds or timeout passes; return whether it held."""
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def backend_pid(engine: Engine) -> int:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from sqlalchemy import Engine, text
 
@@ -28,6 +26,7 @@ from ocore_ssh.service import SSHService, ssh_service
 from ocore_vault.crypto import KeyRing, VaultKey
 from ocore_vault.store import CredentialStore
 from tests.conftest import HEALTH_TOKEN, JWT_SECRET
+from tests.support.keys import ed25519_openssh
 from tests.support.sshd import Sshd, ensure_test_environment
 
 # Test-only vault key (>= 32 characters, high entropy), recognisable when grepping output.
@@ -41,20 +40,6 @@ def plugins() -> list:
     return [ocore_ssh.plugin, ocore_vault.plugin, ocore_database.plugin]
 
 
-def ed25519_openssh(passphrase: str | None = None) -> str:
-    """A fresh Ed25519 private key in OpenSSH format, optionally passphrase-protected."""
-    encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
-    if passphrase:
-        # One bcrypt round instead of ssh-keygen's 16: the tests load these keys often.
-        builder = serialization.PrivateFormat.OpenSSH.encryption_builder().kdf_rounds(1)
-        encryption = builder.build(passphrase.encode())
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
-        .decode()
-    )
-
-
 def public_line(private_key_text: str, passphrase: str | None = None) -> str:
     """The OpenSSH public key line of a private key text."""
     key = serialization.load_ssh_private_key(
@@ -65,16 +50,6 @@ def public_line(private_key_text: str, passphrase: str | None = None) -> str:
         .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
         .decode()
     )
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def open_fds() -> int:

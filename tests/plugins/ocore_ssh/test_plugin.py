@@ -25,8 +25,8 @@ from tests.plugins.ocore_ssh.conftest import (
     service_of,
     thread_names,
     vault_of,
-    wait_for,
 )
+from tests.support.polling import wait_for
 from tests.support.sshd import Sshd
 
 

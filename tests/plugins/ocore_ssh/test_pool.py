@@ -24,6 +24,7 @@ from ocore_ssh.pool import (
     SSHPool,
     SSHTarget,
 )
+from tests.support.polling import wait_for
 from tests.support.sshd import Sshd, ensure_test_environment
 
 
@@ -67,15 +68,6 @@ def key_target(server: Sshd, key: paramiko.PKey, name: str = "web-key") -> SSHTa
     return SSHTarget(
         name=name, host=server.host, port=server.port, username=server.user, auth=KeyAuth(key)
     )
-
-
-def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def open_fds() -> int:

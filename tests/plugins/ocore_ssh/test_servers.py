@@ -23,7 +23,8 @@ from ocore_ssh.servers import (
 )
 from ocore_vault.crypto import KeyRing, VaultKey
 from ocore_vault.store import CredentialInUse, CredentialStore
-from tests.plugins.ocore_ssh.conftest import PASSPHRASE, ed25519_openssh, public_line
+from tests.plugins.ocore_ssh.conftest import PASSPHRASE, public_line
+from tests.support.keys import ed25519_openssh
 
 HOST_KEY = public_line(ed25519_openssh())
 OTHER_KEY = public_line(ed25519_openssh())

@@ -12,14 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa
 
 from ocore_flask.cli import ocore
 from tests.conftest import JWT_SECRET
-from tests.plugins.ocore_vault.vault_support import (
-    KEY_A,
-    KEY_B,
-    PASSPHRASE,
-    body_lines,
-    ed25519_openssh,
-    key_id,
-)
+from tests.plugins.ocore_vault.vault_support import KEY_A, KEY_B, PASSPHRASE, body_lines, key_id
+from tests.support.keys import ed25519_openssh
 
 PASSWORD = "Cli-Password-Jq4Wm7"
 

@@ -19,12 +19,12 @@ from tests.plugins.ocore_vault.vault_support import (
     KEY_B,
     KEY_C,
     PASSPHRASE,
-    ed25519_openssh,
     key_id,
     key_ids_in_table,
     ring,
     seed_passwords,
 )
+from tests.support.keys import ed25519_openssh
 
 
 def assert_all_readable(store, expected: dict[str, str], rows: int | None = None) -> None:

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ocore_vault.rotate import rotate
 from ocore_vault.store import CredentialStore, Kind
-from tests.plugins.ocore_vault.vault_support import KEY_A, KEY_B, PASSPHRASE, ed25519_openssh, ring
+from tests.plugins.ocore_vault.vault_support import KEY_A, KEY_B, PASSPHRASE, ring
+from tests.support.keys import ed25519_openssh
 from tests.support.sshd import Sshd, ensure_test_environment
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the test sshd needs root")

@@ -30,10 +30,10 @@ from tests.plugins.ocore_vault.vault_support import (
     KEY_B,
     PASSPHRASE,
     body_lines,
-    ed25519_openssh,
     key_id,
     ring,
 )
+from tests.support.keys import ed25519_openssh
 
 PASSWORD = "Correct-Horse-9-Battery"
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import Engine, insert, select
 
 from ocore_vault.crypto import KeyRing, Purpose, VaultKey
@@ -26,20 +24,6 @@ def ring(active: str, *previous: str) -> KeyRing:
 def key_id(secret: str) -> str:
     """The hex key id a secret derives."""
     return VaultKey.from_secret(secret).key_id_hex
-
-
-def ed25519_openssh(passphrase: str | None = None) -> str:
-    """A fresh Ed25519 key in OpenSSH format, optionally passphrase-protected (cheap KDF)."""
-    encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
-    if passphrase:
-        # One bcrypt round instead of ssh-keygen's 16: the tests load these keys many times.
-        builder = serialization.PrivateFormat.OpenSSH.encryption_builder().kdf_rounds(1)
-        encryption = builder.build(passphrase.encode())
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
-        .decode()
-    )
 
 
 def body_lines(key_text: str) -> list[str]:
