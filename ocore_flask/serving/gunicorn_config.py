@@ -40,8 +40,8 @@ forwarded_allow_ips = ""
 
 def worker_exit(server: object, worker: object) -> None:
     """Release the worker's app resources (pool connections, threads) as it exits."""
-    app = sys.modules.get("wsgi")
-    flask_app = getattr(app, "app", None)
+    # ocore_flask.wsgi is loaded both for `ocore_flask.wsgi:app` and the repository's wsgi.py.
+    flask_app = getattr(sys.modules.get("ocore_flask.wsgi"), "app", None)
     if flask_app is not None:
         from ocore_flask.app import close_app
 

@@ -664,6 +664,23 @@ class _Session:
 
     # -- the conversation
 
+    def _open(self, mode: EffectiveTLS) -> str:
+        """Connect, greet and set up TLS as ``mode`` says; returns the TLS actually used."""
+        if mode != "none":
+            self.context = self._ssl_context()
+        self._connect(mode)
+        self._ehlo()
+        return self._tls(mode)
+
+    def _tls_version(self) -> str | None:
+        sock = self.client.sock if self.client is not None else None
+        return sock.version() if isinstance(sock, ssl.SSLSocket) else None
+
+    def _done(self, verb: str) -> float:
+        elapsed = time.monotonic() - self.started
+        self._record("done", f"{verb} in {elapsed * 1000:.0f} ms")
+        return elapsed
+
     def run(self) -> SendResult:
         settings = self.settings
         mode = effective_tls_mode(settings.tls, settings.port)
@@ -678,24 +695,17 @@ class _Session:
                 "credentials are never sent without TLS in strict mode; "
                 "set SMTP_TLS to auto, starttls or tls",
             )
-        if mode != "none":
-            self.context = self._ssl_context()
         try:
-            self._connect(mode)
-            self._ehlo()
-            tls_used = self._tls(mode)
+            tls_used = self._open(mode)
             authenticated_as = self._auth()
             self._mail(sender, payload)
             accepted = self._rcpt(recipients)
             reply = self._data(payload, message_id)
-            tls_version = None
-            if isinstance(self.client.sock, ssl.SSLSocket):  # type: ignore[union-attr]
-                tls_version = self.client.sock.version()  # type: ignore[union-attr]
+            tls_version = self._tls_version()
             self._quit()
         finally:
             self._close()
-        elapsed = time.monotonic() - self.started
-        self._record("done", f"sent in {elapsed * 1000:.0f} ms")
+        elapsed = self._done("sent")
         return SendResult(
             host=settings.host,
             port=settings.port,
@@ -714,13 +724,8 @@ class _Session:
 
     def probe(self) -> ProbeResult:
         settings = self.settings
-        mode = effective_tls_mode(settings.tls, settings.port)
-        if mode != "none":
-            self.context = self._ssl_context()
         try:
-            self._connect(mode)
-            self._ehlo()
-            tls_used = self._tls(mode)
+            tls_used = self._open(effective_tls_mode(settings.tls, settings.port))
             client = self.client
             assert client is not None
             with self._step("noop"):
@@ -729,14 +734,11 @@ class _Session:
                 self._fail(MailError, "noop", f"unexpected reply {code} {_reply_text(reply)}", code)
             text = f"{code} {_reply_text(reply)}"
             self._record("noop", text)
-            tls_version = None
-            if isinstance(client.sock, ssl.SSLSocket):
-                tls_version = client.sock.version()
+            tls_version = self._tls_version()
             self._quit()
         finally:
             self._close()
-        elapsed = time.monotonic() - self.started
-        self._record("done", f"probed in {elapsed * 1000:.0f} ms")
+        elapsed = self._done("probed")
         return ProbeResult(
             host=settings.host,
             port=settings.port,
