@@ -56,7 +56,7 @@ setup(
         "flask-smorest>=0.46,<1",
         "environs>=14,<16",
         "marshmallow>=3.20",
-        "sqlalchemy>=2.0,<3",
+        "sqlalchemy>=2.1.9,<2.2",  # PgxPool uses Pool privates: see test_pool_canary.py
         "psycopg2-binary>=2.9,<3",
         "alembic>=1.13,<2",
         "cryptography>=42",
@@ -85,6 +85,12 @@ setup(
         ],
         "flask.commands": ["ocore = ocore_flask.cli:ocore"],
         "console_scripts": ["ocore = ocore_flask.cli:main"],
+        "pytest11": [
+            "ocore_flask = ocore_flask.testing.plugin",
+            "ocore_database = ocore_database.testing",
+            "ocore_ssh = ocore_ssh.testing.plugin",
+            "ocore_mail = ocore_mail.testing.plugin",
+        ],
     },
     classifiers=["Framework :: Flask", "Programming Language :: Python :: 3.11"],
 )

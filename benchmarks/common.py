@@ -22,13 +22,9 @@ import os
 import platform
 import re
 import secrets
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,12 +32,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
+
+from ocore_database.testing import running_postgres
+from ocore_flask.testing import HOST, ServerProcess, run
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 
 KEY_PACKAGES = (
     "ocore-flask",
@@ -219,21 +216,12 @@ def progress(message: str) -> None:
 
 @contextlib.contextmanager
 def postgres(database_url: str | None = None) -> Iterator[str]:
-    """``database_url`` if given, else an embedded PostgreSQL in a temp dir, removed after."""
-    if database_url:
-        yield database_url
-        return
-    from ocore_database.embedded import EmbeddedPostgres
-
-    data_dir = Path(tempfile.mkdtemp(prefix="ocore-bench-pg-"))
-    server = EmbeddedPostgres(data_dir)
-    try:
+    """``database_url`` if given, else an embedded PostgreSQL in a temp dir, removed after
+    (``ocore_database.testing.running_postgres``, as the tests' ``pg_server``)."""
+    if not database_url:
         progress("starting an embedded PostgreSQL")
-        server.start()
-        yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_postgres(database_url) as url:
+        yield url
 
 
 def server_version(database_url: str) -> str:
@@ -253,21 +241,6 @@ def server_version(database_url: str) -> str:
 
 
 # -- processes ------------------------------------------------------------------------------
-
-
-def script(name: str) -> str:
-    """A console script installed next to this interpreter (ocore, flask, gunicorn...)."""
-    path = BIN / name
-    if not path.exists():
-        raise FileNotFoundError(f"{name} is not installed in {BIN}")
-    return str(path)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def app_env(database_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -292,112 +265,15 @@ def run_command(
     argv: Sequence[str], env: Mapping[str, str], *, cwd: Path = REPO, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to completion (bounded by ``timeout``) and capture its output."""
-    return subprocess.run(
-        list(argv),
-        env=dict(env),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run(argv, env, cwd=cwd, timeout=timeout)
 
 
-class ServerProcess:
-    """A server (waitress-serve, gunicorn, ``ocore serve``) on a loopback port."""
-
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        env: Mapping[str, str],
-        port: int,
-        *,
-        ready_path: str = "/api/health",
-        cwd: Path = REPO,
-    ) -> None:
-        """Describe the server; nothing starts before ``start()``."""
-        self.name = name
-        self.argv = list(argv)
-        self.env = dict(env)
-        self.port = port
-        self.ready_path = ready_path
-        self.cwd = cwd
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    def start(self, timeout: float = 30) -> ServerProcess:
-        """Start the process and wait until ``ready_path`` answers 200."""
-        # Closed by close(); a file, not a pipe, so a chatty server never blocks on its output.
-        self._log = tempfile.TemporaryFile(prefix="ocore-bench-server-")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so workers are stopped too
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode}:\n{self.output()}"
-                )
-            if _answers_200(self.port, self.ready_path):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.name} was not ready within {timeout}s:\n{self.output()}")
-
-    def output(self, limit: int = 4000) -> str:
-        """The last ``limit`` characters the server printed."""
-        if self._log is None:
-            return ""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-limit:]
-
-    def stop(self, timeout: float = 20) -> int | None:
-        """SIGTERM its process group, wait (bounded), SIGKILL if needed; the exit status."""
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        return proc.returncode
-
-    def close(self) -> None:
-        """Stop the server and drop its log."""
-        self.stop()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _answers_200(port: int, path: str) -> bool:
-    conn = http.client.HTTPConnection(HOST, port, timeout=2)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
+def bench_server(
+    name: str, argv: Sequence[str], env: Mapping[str, str], port: int
+) -> ServerProcess:
+    """A server process run from the repository root, ready when ``/api/health`` answers 200;
+    ``stop()`` sends SIGTERM, waits (bounded), then SIGKILLs its process group."""
+    return ServerProcess(argv, env, port, name=name, cwd=REPO, ready_status=200)
 
 
 # -- HTTP load ------------------------------------------------------------------------------

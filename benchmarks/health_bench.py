@@ -23,18 +23,18 @@ from contextlib import ExitStack, contextmanager
 from common import (
     LoadResult,
     Row,
-    ServerProcess,
     app_env,
     bench_main,
-    free_port,
+    bench_server,
     http_load,
     postgres,
     progress,
     ratio,
     run_command,
     scaled,
-    script,
 )
+
+from ocore_flask.testing import ServerProcess, free_port, script
 
 BENCH = "health"
 WORKERS = 1  # WEB_CONCURRENCY's default
@@ -54,7 +54,7 @@ def _waitress(name: str, target: str, env: dict[str, str]) -> ServerProcess:
         "--ident=",
         target,
     ]
-    return ServerProcess(name, argv, env, port)
+    return bench_server(name, argv, env, port)
 
 
 @functools.cache
@@ -75,13 +75,13 @@ def _gunicorn(name: str, target: str, env: dict[str, str]) -> ServerProcess:
     ]
     if _gunicorn_has_control_socket():  # two masters at once would share one socket path
         argv.append("--no-control-socket")
-    return ServerProcess(name, [*argv, target], env, port)
+    return bench_server(name, [*argv, target], env, port)
 
 
 def _ocore_serve(name: str, env: dict[str, str]) -> ServerProcess:
     port = free_port()
     argv = [script("ocore"), "serve", "--host=127.0.0.1", f"--port={port}"]
-    return ServerProcess(name, argv, env, port)
+    return bench_server(name, argv, env, port)
 
 
 @contextmanager

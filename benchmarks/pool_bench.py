@@ -1,8 +1,9 @@
 """Database pool (issue 3): churn, warm start and overhead of PgxPool against the alternatives.
 
 - churn: short queries from 10 threads through PgxPool (max 25, min 2), SQLAlchemy's default
-  QueuePool (pool_size=5, max_overflow=10) and NullPool (a connection per query; fewer queries,
-  scaled to 10,000): connections opened by each and throughput ratios;
+  QueuePool (pool_size=5, max_overflow=10), a QueuePool sized like PgxPool
+  (pool_size=DB_POOL_MAX_CONNS, max_overflow=0) and NullPool (a connection per query; fewer
+  queries, scaled to 10,000): connections opened by each and throughput ratios;
 - warm start: the first query after startup vs the median steady-state query, with
   min_conns=2 and min_conns=0;
 - overhead: one thread's query loop through the pool vs one raw psycopg2 connection reused.
@@ -121,23 +122,32 @@ def _other_run(url: str, queries: int, think: float, **pool: Any) -> tuple[float
 
 
 def churn(url: str, args: argparse.Namespace) -> list[Row]:
-    """New connections and throughput: PgxPool vs QueuePool vs NullPool."""
+    """New connections and throughput: PgxPool vs QueuePool (default and sized) vs NullPool."""
     queries = scaled(args, 10_000, 2_000)
     null_queries = scaled(args, 500, 100)
     think_queries = scaled(args, 5_000, 1_000)
     rounds = scaled(args, 2, 1)
     think = 0.002
-    max_conns = PoolOptions().max_conns
+    max_conns = PoolOptions().max_conns  # DB_POOL_MAX_CONNS's default
     queue_pool: dict[str, Any] = {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+    # The like-for-like alternative: QueuePool given PgxPool's hard cap and no overflow.
+    sized_pool: dict[str, Any] = {
+        "poolclass": QueuePool,
+        "pool_size": max_conns,
+        "max_overflow": 0,
+    }
 
     # Interleaved rounds; throughput is the best round (the least disturbed by other
     # processes), connections the worst round.
-    runs: dict[str, list[tuple[float, int]]] = {k: [] for k in ("pgx", "queue", "tpgx", "tqueue")}
+    keys = ("pgx", "queue", "sized", "tpgx", "tqueue", "tsized")
+    runs: dict[str, list[tuple[float, int]]] = {k: [] for k in keys}
     for _ in range(rounds):
         runs["pgx"].append(_pgx_run(url, queries, 0.0))
         runs["queue"].append(_other_run(url, queries, 0.0, **queue_pool))
+        runs["sized"].append(_other_run(url, queries, 0.0, **sized_pool))
         runs["tpgx"].append(_pgx_run(url, think_queries, think))
         runs["tqueue"].append(_other_run(url, think_queries, think, **queue_pool))
+        runs["tsized"].append(_other_run(url, think_queries, think, **sized_pool))
     null_qps, null_new = _other_run(url, null_queries, 0.0, poolclass=NullPool)
     qps = {k: max(r[0] for r in v) for k, v in runs.items()}
     opened = {k: max(r[1] for r in v) for k, v in runs.items()}
@@ -146,6 +156,7 @@ def churn(url: str, args: argparse.Namespace) -> list[Row]:
     progress(f"churn null: {null_qps:,.0f} q/s, {null_new} opened")
 
     tight = f"churn {queries:,} queries x {THREADS} threads"
+    sized = f"QueuePool sized like PgxPool ({max_conns} + overflow 0)"
     bursty = (
         f"churn + 0-{think * 1000:g} ms think time, {think_queries:,} queries x {THREADS} threads"
     )
@@ -154,18 +165,24 @@ def churn(url: str, args: argparse.Namespace) -> list[Row]:
             "conns", f"<= {max_conns}"),
         Row(BENCH, f"{tight}: QueuePool (5 + overflow 10) connections opened", opened["queue"],
             "conns"),
+        Row(BENCH, f"{tight}: {sized} connections opened", opened["sized"], "conns"),
         Row(BENCH, f"{tight}: NullPool connections opened (scaled from {null_queries:,})",
             round(null_new * queries / null_queries), "conns"),
         Row(BENCH, f"{tight}: PgxPool throughput", round(qps["pgx"]), "queries/s"),
         Row(BENCH, f"{tight}: PgxPool / QueuePool throughput", ratio(qps["pgx"], qps["queue"]),
+            "ratio"),
+        Row(BENCH, f"{tight}: PgxPool / {sized} throughput", ratio(qps["pgx"], qps["sized"]),
             "ratio"),
         Row(BENCH, f"{tight}: PgxPool / NullPool throughput", ratio(qps["pgx"], null_qps),
             "ratio"),
         Row(BENCH, f"{bursty}: PgxPool connections opened", opened["tpgx"], "conns",
             f"<= {max_conns}"),
         Row(BENCH, f"{bursty}: QueuePool connections opened", opened["tqueue"], "conns"),
+        Row(BENCH, f"{bursty}: {sized} connections opened", opened["tsized"], "conns"),
         Row(BENCH, f"{bursty}: PgxPool / QueuePool throughput",
             ratio(qps["tpgx"], qps["tqueue"]), "ratio"),
+        Row(BENCH, f"{bursty}: PgxPool / {sized} throughput",
+            ratio(qps["tpgx"], qps["tsized"]), "ratio"),
     ]  # fmt: skip
 
 

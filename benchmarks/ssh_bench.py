@@ -1,6 +1,6 @@
 """SSH pool (issue 6): sequential `true` commands through the pool vs a fresh connection each.
 
-A real OpenSSH sshd on 127.0.0.1 (``tests/support/sshd.py``; needs root for
+A real OpenSSH sshd on 127.0.0.1 (``ocore_ssh.testing.Sshd``, the tests' kit; needs root for
 ``scripts/ensure-sshd.sh``), Ed25519 key authentication with an in-memory key, the host key
 pinned up front. Rounds of the two loops are interleaved so machine noise hits both alike:
 
@@ -21,38 +21,21 @@ import argparse
 import contextlib
 import io
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import paramiko
-from common import REPO, Row, bench_main, median, postgres, progress, ratio, scaled
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from common import Row, bench_main, median, postgres, progress, ratio, scaled
 from sqlalchemy import create_engine
 
+from ocore_database.testing import cloned_database, first_party_plugins
 from ocore_ssh.pool import KeyAuth, SSHPool, SSHTarget
-
-sys.path.insert(0, str(REPO))  # tests.support.sshd, the test sshd helper
-from tests.support.sshd import Sshd, ensure_test_environment
+from ocore_ssh.testing import Sshd, ed25519_openssh, ensure_test_environment
 
 BENCH = "ssh"
 COMMAND = "true"
 ROUNDS = 4
-
-
-def _key_text() -> str:
-    """A fresh Ed25519 private key in OpenSSH format (never written to disk)."""
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def _logins(server: Sshd) -> int:
@@ -82,34 +65,31 @@ def _service(database_url: str, key_text: str, server: Sshd) -> Iterator[Any]:
     """An ``SSHService`` on a scratch database (migrated like production), server ``bench``."""
     from ocore_database import migrations
     from ocore_database.url import parse_database_url
-    from ocore_flask.discovery import load_plugins, plugins_of
     from ocore_ssh.service import SSHService
     from ocore_vault.crypto import KeyRing, VaultKey
     from ocore_vault.store import CredentialStore
-    from tests.conftest import _admin, with_database
 
-    name = f"ocore_bench_ssh_{secrets.token_hex(4)}"
-    _admin(database_url, f"CREATE DATABASE {name}")
-    engine = create_engine(parse_database_url(with_database(database_url, name)).sqlalchemy_url)
-    try:
-        migrations.upgrade(engine, load_plugins({}, plugins_of("ocore-flask")).active)
-        vault = CredentialStore(engine, KeyRing(VaultKey.from_secret(secrets.token_urlsafe(48))))
-        vault.put("bench-key", "private_key", key_text, username=server.user)
-        service = SSHService(engine, vault)
+    with cloned_database(database_url) as scratch:
+        engine = create_engine(parse_database_url(scratch).sqlalchemy_url)
         try:
-            service.add(
-                "bench",
-                server.host,
-                port=server.port,
-                credential="bench-key",
-                host_key=server.host_public_keys["ed25519"],
-            )
-            yield service
+            migrations.upgrade(engine, first_party_plugins())
+            keys = KeyRing(VaultKey.from_secret(secrets.token_urlsafe(48)))
+            vault = CredentialStore(engine, keys)
+            vault.put("bench-key", "private_key", key_text, username=server.user)
+            service = SSHService(engine, vault)
+            try:
+                service.add(
+                    "bench",
+                    server.host,
+                    port=server.port,
+                    credential="bench-key",
+                    host_key=server.host_public_keys["ed25519"],
+                )
+                yield service
+            finally:
+                service.close()
         finally:
-            service.close()
-    finally:
-        engine.dispose()
-        _admin(database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            engine.dispose()
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -117,7 +97,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     count = scaled(args, 200, 20)
     per_round = max(1, count // ROUNDS)
     ensure_test_environment()
-    key_text = _key_text()
+    key_text = ed25519_openssh()
     pkey = paramiko.Ed25519Key.from_private_key(io.StringIO(key_text))
     with Sshd() as server, postgres(getattr(args, "database_url", None)) as url:
         server.authorize(f"{pkey.get_name()} {pkey.get_base64()}")

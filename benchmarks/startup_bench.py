@@ -17,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Row, app_env, bench_main, median, progress, ratio, scaled, script
+from common import Row, app_env, bench_main, median, progress, ratio, scaled
+
+from ocore_flask.testing import script
 
 BENCH = "startup"
 

@@ -9,83 +9,73 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from ocore_flask import settings as host_settings
 from ocore_flask.config import kinds
-from ocore_flask.config.declarations import CrossRule, Setting
 from ocore_flask.config.report import Problem
-from ocore_flask.plugin import ENTRY_POINT_GROUP, hook
+from ocore_flask.config.sections import settings_of
+from ocore_flask.manager import DISABLE_VARIABLE, HOST, PluginManager, PluginRecord
+from ocore_flask.plugin import ENTRY_POINT_GROUP, Plugin
 
-HOST = "host"
-DISABLE_VARIABLE = "OCORE_DISABLED_PLUGINS"
 RESERVED_COMMANDS = frozenset({"config", "plugins", "health", "serve", "dev"})
 
 
-@dataclass
-class PluginRecord:
-    """What is known about one installed plugin, loaded or not."""
-
-    name: str
-    plugin: Any | None
-    distribution: str | None = None
-    version: str | None = None
-    enabled: bool = True
-    error: str | None = None
-
-    @property
-    def label(self) -> str:
-        """``name (distribution version)`` for messages."""
-        if self.distribution:
-            return f"{self.name} ({self.distribution} {self.version})"
-        return self.name
-
-    @property
-    def core(self) -> bool:
-        """Whether the plugin declares itself core (cannot be disabled)."""
-        return bool(getattr(self.plugin, "core", False))
-
-
-@dataclass
-class PluginSet:
-    """The outcome of discovery: active plugins in init order and everything they declare."""
-
-    records: list[PluginRecord] = field(default_factory=list)
-    active: list[Any] = field(default_factory=list)
-    settings: list[Setting] = field(default_factory=list)
-    rules: list[CrossRule] = field(default_factory=list)
-    contributors: list[tuple[str, Any]] = field(default_factory=list)
-    commands: list[tuple[str, Any]] = field(default_factory=list)
-    commands_loaded: bool = False
-    problems: list[Problem] = field(default_factory=list)
-
-    def record(self, name: str) -> PluginRecord | None:
-        """The record of plugin ``name``."""
-        return next((r for r in self.records if r.name == name), None)
-
-
-def load_plugins(environ: Mapping[str, str], explicit: Sequence[Any] | None = None) -> PluginSet:
-    """Discover (or take ``explicit``), disable, validate, order and collect declarations."""
+def load_plugins(
+    environ: Mapping[str, str],
+    explicit: Sequence[Any] | None = None,
+    *,
+    only: Sequence[str] | None = None,
+) -> PluginManager:
+    """Discover (or take ``explicit``), disable, validate, order and collect declarations;
+    ``only`` keeps just the named plugins and those they require (a command's needs)."""
     disabled = _disabled_names(environ)
-    found = PluginSet()
+    found = PluginManager()
     if explicit is None:
         found.records = _from_entry_points(disabled)
     else:
         found.records = [
-            PluginRecord(
-                getattr(p, "name", "?"), p, enabled=getattr(p, "name", "?") not in disabled
-            )
-            for p in explicit
+            PluginRecord(_name_of(p), p, enabled=_name_of(p) not in disabled) for p in explicit
         ]
     _check_records(found, disabled)
+    loaded = [r for r in found.records if r.plugin is not None and not r.error]
+    found.register_specs(r.plugin for r in loaded)
+    present = {r.name for r in loaded if r.enabled}
+    for record in found.records:
+        if record.plugin is None or record.error or not record.enabled:
+            continue
+        for message in found.check(record.plugin, present):
+            found.problems.append(
+                Problem(f"plugin:{record.name}", f"{record.label} {message}", owner=record.name)
+            )
+            record.error = record.error or "invalid declaration"
     usable = {
         r.name: r for r in found.records if r.enabled and r.plugin is not None and not r.error
     }
     found.active = [usable[name].plugin for name in _order(usable, found)]
+    if only is not None:
+        needed = _closure(only, usable)
+        found.active = [p for p in found.active if p.name in needed]
     _collect_declarations(found)
     return found
+
+
+def _closure(names: Sequence[str], usable: Mapping[str, PluginRecord]) -> set[str]:
+    """``names`` and everything they require, transitively."""
+    needed: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in usable:
+            continue
+        needed.add(name)
+        todo.extend(usable[name].plugin.requires)  # type: ignore[union-attr]
+    return needed
+
+
+def _name_of(plugin: Any) -> str:
+    return plugin.name if isinstance(plugin, Plugin) else "?"
 
 
 def plugins_of(distribution: str) -> list[Any]:
@@ -118,14 +108,19 @@ def _from_entry_points(disabled: frozenset[str]) -> list[PluginRecord]:
         )
         try:
             obj = ep.load()
-            record.plugin = obj() if isinstance(obj, type) else obj
         except Exception as exc:
             record.error = f"{type(exc).__name__}: {exc}"
+        else:
+            if isinstance(obj, Plugin):
+                record.plugin = obj
+            else:
+                what = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+                record.error = f"it gives {what}, not an ocore_flask.Plugin declaration"
         records.append(record)
     return records
 
 
-def _check_records(found: PluginSet, disabled: frozenset[str]) -> None:
+def _check_records(found: PluginManager, disabled: frozenset[str]) -> None:
     problems, seen = found.problems, {}
     for record in found.records:
         where = f"plugin:{record.name}"
@@ -138,7 +133,18 @@ def _check_records(found: PluginSet, disabled: frozenset[str]) -> None:
                     owner=record.name,
                 )
             )
-        declared = getattr(record.plugin, "name", record.name) if record.plugin else record.name
+        if not isinstance(record.plugin, Plugin | None):
+            problems.append(
+                Problem(
+                    where,
+                    f"{record.label} is a {type(record.plugin).__name__}, not an "
+                    f"ocore_flask.Plugin declaration",
+                    owner=record.name,
+                )
+            )
+            record.error = "not a Plugin"
+            continue
+        declared = record.plugin.name if record.plugin else record.name
         if not kinds.PLUGIN_NAME_RE.match(record.name) or declared != record.name:
             problems.append(
                 Problem(
@@ -181,11 +187,11 @@ def _check_records(found: PluginSet, disabled: frozenset[str]) -> None:
             record.enabled = True
 
 
-def _order(usable: Mapping[str, PluginRecord], found: PluginSet) -> list[str]:
+def _order(usable: Mapping[str, PluginRecord], found: PluginManager) -> list[str]:
     """Topological order by ``requires``, ties broken by name; unmet needs become problems."""
     needs: dict[str, set[str]] = {}
     for name, record in usable.items():
-        wanted = set(getattr(record.plugin, "requires", ()) or ())
+        wanted = set(record.plugin.requires)
         missing = sorted(wanted - set(usable))
         if missing:
             why = _absence(missing[0], found)
@@ -220,7 +226,7 @@ def _order(usable: Mapping[str, PluginRecord], found: PluginSet) -> list[str]:
     return order
 
 
-def _absence(name: str, found: PluginSet) -> str:
+def _absence(name: str, found: PluginManager) -> str:
     record = found.record(name)
     if record is None:
         return "not installed"
@@ -229,75 +235,40 @@ def _absence(name: str, found: PluginSet) -> str:
     return "not loadable"
 
 
-def _collect_declarations(found: PluginSet) -> None:
+def _collect_declarations(found: PluginManager) -> None:
     owners: dict[str, str] = {}
-    sections: dict[str, str] = {}
 
-    def claim(table: dict[str, str], key: str, owner: str, what: str) -> bool:
-        if key in table:
+    def claim(key: str, owner: str) -> bool:
+        if key in owners:
             found.problems.append(
                 Problem(
                     f"plugin:{owner}",
-                    f"{what} {key!r} is declared by both {table[key]} and {owner}",
+                    f"setting {key!r} is declared by both {owners[key]} and {owner}",
                     owner=owner,
                 )
             )
             return False
-        table[key] = owner
+        owners[key] = owner
         return True
 
     for setting in host_settings.SETTINGS:
-        claim(owners, setting.name, HOST, "setting")
+        claim(setting.name, HOST)
         found.settings.append(dataclasses.replace(setting, owner=HOST))
     found.rules.extend(host_settings.RULES)
     for plugin in found.active:
-        name = plugin.name
-        for setting in getattr(plugin, "settings", ()) or ():
-            if claim(owners, setting.name, name, "setting"):
-                found.settings.append(dataclasses.replace(setting, owner=name))
-        found.rules.extend(getattr(plugin, "rules", ()) or ())
-        for contributor in _declared(found, plugin, "health_contributors"):
-            if claim(sections, contributor.name, name, "health section"):
-                found.contributors.append((name, contributor))
+        for setting in settings_of(plugin.settings) if plugin.settings else ():
+            if claim(setting.name, plugin.name):
+                found.settings.append(dataclasses.replace(setting, owner=plugin.name))
+        found.rules.extend(plugin.rules)
 
 
-def load_commands(found: PluginSet) -> list[tuple[str, Any]]:
+def load_commands(found: PluginManager) -> list[tuple[str, Any]]:
     """The active plugins' CLI commands, collected only when a command line needs them (they
-    can import a plugin's heavier modules); a name taken twice becomes a problem."""
-    if found.commands_loaded:
-        return found.commands
-    owners: dict[str, str] = dict.fromkeys(RESERVED_COMMANDS, HOST)
-    for plugin in found.active:
-        for command in _declared(found, plugin, "cli_commands"):
-            if command.name in owners:
-                found.problems.append(
-                    Problem(
-                        f"plugin:{plugin.name}",
-                        f"command {command.name!r} is declared by both {owners[command.name]} "
-                        f"and {plugin.name}",
-                        owner=plugin.name,
-                    )
-                )
-                continue
-            owners[command.name] = plugin.name
-            found.commands.append((plugin.name, command))
-    found.commands_loaded = True
-    return found.commands
+    import a plugin's runtime); a name taken twice, or by the host, becomes a problem."""
+    return found.collect("cli_commands", reserved=RESERVED_COMMANDS)
 
 
-def _declared(found: PluginSet, plugin: Any, hook_name: str) -> list[Any]:
-    """What a declaration hook returns; a hook that raises is a problem of its plugin."""
-    try:
-        return list(hook(plugin, hook_name) or ())
-    except Exception as exc:
-        record = found.record(plugin.name)
-        label = record.label if record else plugin.name
-        found.problems.append(
-            Problem(
-                f"plugin:{plugin.name}",
-                f"{label}: {hook_name}() failed: {type(exc).__name__}: {exc}. Fix the plugin or "
-                f"switch it off with {DISABLE_VARIABLE}={plugin.name}",
-                owner=plugin.name,
-            )
-        )
-        return []
+def load_contributors(found: PluginManager) -> list[tuple[str, Any]]:
+    """The active plugins' health contributors, collected when an app is built (they import a
+    plugin's runtime); a section name taken twice becomes a problem."""
+    return found.collect("health_contributors")

@@ -6,14 +6,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ocore_flask.config import kinds, rules
-from ocore_flask.config.declarations import (
-    REQUIRED,
-    Context,
-    CrossRule,
-    Derived,
-    PerMode,
-    Setting,
-)
+from ocore_flask.config.declarations import REQUIRED, Context, CrossRule, Derived, PerMode
+from ocore_flask.config.durations import Duration
+from ocore_flask.config.secrets import Secret
+from ocore_flask.config.sections import section, setting, settings_of
 
 _LOCAL_APP = "http://localhost:3000"
 
@@ -31,15 +27,19 @@ def _host_of_origin(values: dict) -> str | None:
     return urlsplit(origin).hostname if origin else None
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
+@section
+class HostSettings:
+    """The host's settings: mode, tokens, URLs, serving, health, logs and plugins."""
+
+    environment: str = setting(
         "ENVIRONMENT",
         kinds.choice("development", "staging", "production"),
         "Run mode. Anything but development enforces the strict security rules.",
         default="production",
         example="production",
-    ),
-    Setting(
+    )
+
+    jwt_secret: Secret[str] = setting(
         "JWT_SECRET",
         kinds.text(),
         "Signs access and refresh tokens; in development also the source of the SSH vault key.",
@@ -48,22 +48,25 @@ SETTINGS: tuple[Setting, ...] = (
         example="<openssl rand -base64 48>",
         checks=(rules.min_length(32), rules.strong_secret()),
         fix=rules.GENERATE_HINT,
-    ),
-    Setting(
+    )
+
+    jwt_access_expiry: Duration = setting(
         "JWT_ACCESS_EXPIRY",
         kinds.duration(),
         "Lifetime of an access token.",
         default="1h",
         example="15m",
-    ),
-    Setting(
+    )
+
+    jwt_refresh_expiry: Duration = setting(
         "JWT_REFRESH_EXPIRY",
         kinds.duration(),
         "Lifetime of a refresh token; must exceed the access token's.",
         default="720h",
         example="168h",
-    ),
-    Setting(
+    )
+
+    app_url: str = setting(
         "APP_URL",
         kinds.http_url(),
         "Public URL of the dashboard (links in mail, WebAuthn origin by default).",
@@ -72,73 +75,83 @@ SETTINGS: tuple[Setting, ...] = (
         checks=(
             rules.not_loopback_url("your public dashboard URL, e.g. https://ocore.example.com"),
         ),
-    ),
-    Setting(
+    )
+
+    webauthn_origin: str = setting(
         "WEBAUTHN_ORIGIN",
         kinds.origin(),
         "Origin that WebAuthn ceremonies must come from.",
         default=Derived("the origin of APP_URL", _origin_of_app_url),
         example="https://ocore.example.com",
         checks=(rules.https_only("your dashboard's https origin"),),
-    ),
-    Setting(
+    )
+
+    webauthn_rp_id: str = setting(
         "WEBAUTHN_RP_ID",
         kinds.hostname(),
         "WebAuthn relying-party ID: the origin's host or a registrable suffix of it.",
         default=Derived("the host of WEBAUTHN_ORIGIN", _host_of_origin),
         example="ocore.example.com",
-    ),
-    Setting(
+    )
+
+    server_port: int = setting(
         "SERVER_PORT",
         kinds.port(),
         "HTTP port the server listens on (internal only; a TLS reverse proxy sits in front).",
         default="8080",
         example="8080",
-    ),
-    Setting(
+    )
+
+    server_host: str = setting(
         "SERVER_HOST",
         kinds.hostname(),
         "Address to listen on: loopback in development, all interfaces (inside the container "
         "network) otherwise.",
         default=PerMode(development="127.0.0.1", strict="0.0.0.0"),
         example="0.0.0.0",
-    ),
-    Setting(
+    )
+
+    server_threads: int = setting(
         "SERVER_THREADS",
         kinds.integer(1, 256),
         "Request threads per process (waitress threads, gunicorn gthread threads).",
         default="8",
         example="8",
-    ),
-    Setting(
+    )
+
+    server_connection_limit: int = setting(
         "SERVER_CONNECTION_LIMIT",
         kinds.integer(1, 10_000),
         "Most simultaneous client connections per process (waitress); more wait in the backlog.",
         default="200",
         example="200",
-    ),
-    Setting(
+    )
+
+    server_channel_timeout: Duration = setting(
         "SERVER_CHANNEL_TIMEOUT",
         kinds.duration(),
         "An idle or stalled client connection is closed after this long (slow-client defence).",
         default="30s",
         example="30s",
-    ),
-    Setting(
+    )
+
+    server_shutdown_grace: Duration = setting(
         "SERVER_SHUTDOWN_GRACE",
         kinds.duration(),
         "On SIGTERM, how long in-flight requests may take to finish before the process exits.",
         default="20s",
         example="20s",
-    ),
-    Setting(
+    )
+
+    web_concurrency: int = setting(
         "WEB_CONCURRENCY",
         kinds.integer(1, 64),
         "Worker processes under gunicorn (also used to size database connection budgets).",
         default="1",
         example="2",
-    ),
-    Setting(
+    )
+
+    health_check_token: Secret[str] | None = setting(
         "HEALTH_CHECK_TOKEN",
         kinds.text(),
         "Bearer token that unlocks the rich /api/health payload; unset keeps it off.",
@@ -146,8 +159,9 @@ SETTINGS: tuple[Setting, ...] = (
         example="<openssl rand -base64 48>",
         checks=(rules.min_length(32, applies="strict"), rules.strong_secret()),
         fix=rules.GENERATE_HINT,
-    ),
-    Setting(
+    )
+
+    health_check_token_previous: Secret[str] | None = setting(
         "HEALTH_CHECK_TOKEN_PREVIOUS",
         kinds.text(),
         "The previous health token, still accepted while monitors are switched to the new one.",
@@ -155,55 +169,64 @@ SETTINGS: tuple[Setting, ...] = (
         example="",
         checks=(rules.min_length(32, applies="strict"), rules.strong_secret()),
         fix=rules.GENERATE_HINT,
-    ),
-    Setting(
+    )
+
+    health_cache_ttl: Duration = setting(
         "HEALTH_CACHE_TTL",
         kinds.duration(positive=False),
         "How long rich health results are reused before contributors run again (0 disables).",
         default="1s",
         example="2s",
-    ),
-    Setting(
+    )
+
+    health_timeout: Duration = setting(
         "HEALTH_TIMEOUT",
         kinds.duration(),
         "Upper bound on any health contributor's run; a slower one is reported as timed out.",
         default="2s",
         example="3s",
-    ),
-    Setting(
+    )
+
+    log_level: str = setting(
         "LOG_LEVEL",
         kinds.choice("debug", "info", "warning", "error", "critical", ignore_case=True),
         "Minimum level of log records.",
         default="info",
         example="info",
-    ),
-    Setting(
+    )
+
+    log_format: str = setting(
         "LOG_FORMAT",
         kinds.choice("text", "json", ignore_case=True),
         "Log line format: text for people, json (one object per line) for collectors.",
         default=PerMode(development="text", strict="json"),
         example="json",
-    ),
-    Setting(
+    )
+
+    trusted_proxy_hops: int = setting(
         "TRUSTED_PROXY_HOPS",
         kinds.integer(0, 10),
         "How many reverse proxies' X-Forwarded-* headers to trust (0 ignores them).",
         default=PerMode(development="0", strict="1"),
         example="1",
-    ),
-    Setting(
+    )
+
+    ocore_disabled_plugins: tuple[str, ...] | None = setting(
         "OCORE_DISABLED_PLUGINS",
         kinds.names_list(),
         "Installed plugins to switch off (comma-separated names); core plugins cannot be.",
         example="ssh,mail",
-    ),
-    Setting(
+    )
+
+    ocore_commit: str | None = setting(
         "OCORE_COMMIT",
         kinds.text(),
         "Build commit shown by rich health (else the one baked in at build time, else unknown).",
         example="3f2c1ab",
-    ),
-)
+    )
+
+
+SETTINGS = settings_of(HostSettings)
 
 
 def _refresh_after_access(ctx: Context) -> str | None:

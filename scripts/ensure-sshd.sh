@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prepare this machine for the SSH tests (tests/support/sshd.py); idempotent and quick.
+# Prepare this machine for the SSH tests (the ocore_ssh.testing kit); idempotent and quick.
 #
 # - installs Debian's openssh-server when /usr/sbin/sshd is missing (the package's own
 #   service is never started by us and its config is never touched: tests run their own

@@ -1,6 +1,7 @@
 """``ocore dev``: development on embedded defaults. Secrets are generated once into the
 instance folder; each plugin may start a local stand-in (embedded PostgreSQL, a mail sink)
-through its ``dev_services`` hook (the database plugin also applies migrations there)."""
+through its ``dev_services`` hook, which yields the variables the stand-in answers (the
+database plugin also applies migrations there)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import secrets
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from types import MappingProxyType
 
 import click
 from dotenv import dotenv_values
 
 from ocore_flask import logs
 from ocore_flask.app import close_app, create_app
-from ocore_flask.cli.output import exit_startup_error
+from ocore_flask.cli.kit import exit_startup_error
 from ocore_flask.discovery import load_plugins
 from ocore_flask.errors import EX_CONFIG, StartupError
-from ocore_flask.plugin import hook
 from ocore_flask.serving.waitress_server import serve
 from ocore_flask.state import get_state
 
@@ -75,8 +76,12 @@ def dev_command(port: int | None) -> None:
     logs.install("text", "info", [])  # until the app configures logging from its settings
     with ExitStack() as stack:
         try:
-            for plugin in load_plugins(environ).active:
-                stack.enter_context(hook(plugin, "dev_services", environ, instance))
+            found = load_plugins(environ)
+            for plugin in found.active:
+                if found.implements(plugin, "dev_services"):
+                    view = MappingProxyType(dict(environ))
+                    shared = found.call(plugin, "dev_services", view, instance, found)
+                    environ.update(stack.enter_context(shared) or {})
             app = create_app(environ, instance_path=str(instance))
         except StartupError as exc:
             stack.close()

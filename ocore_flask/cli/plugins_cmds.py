@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ocore_flask.cli.output import emit_json
-from ocore_flask.discovery import PluginRecord, PluginSet, load_commands, load_plugins
-from ocore_flask.plugin import hook
+from ocore_flask.cli.kit import emit, json_option
+from ocore_flask.discovery import load_commands, load_contributors, load_plugins
+from ocore_flask.manager import PluginManager, PluginRecord
 
 
 @click.group("plugins")
@@ -18,45 +18,73 @@ def plugins_group() -> None:
     """Inspect installed plugins."""
 
 
-def describe(record: PluginRecord, found: PluginSet) -> dict[str, Any]:
+def describe(record: PluginRecord, found: PluginManager) -> dict[str, Any]:
     """The stable JSON shape of one plugin."""
     plugin = record.plugin
     active = plugin is not None and any(p is plugin for p in found.active)
-    sections = [c.name for owner, c in found.contributors if owner == record.name]
-    commands = [c.name for owner, c in found.commands if owner == record.name]
-    if plugin is not None and not active:
-        try:
-            sections = [c.name for c in hook(plugin, "health_contributors") or ()]
-            commands = [c.name for c in hook(plugin, "cli_commands") or ()]
-        except Exception:
-            sections, commands = [], []
+    declared: dict[str, list[str]] = {hook: [] for hook in _DECLARATIONS}
+    if plugin is not None:
+        for hook in _DECLARATIONS:
+            if active:
+                items = [item for owner, item in found.collect(hook) if owner == record.name]
+            else:
+                items = _declared_by_inactive(found, plugin, hook)
+            declared[hook] = [_item_name(item) for item in items]
     return {
         "name": record.name,
         "distribution": record.distribution,
         "version": record.version,
-        "description": getattr(plugin, "description", "") if plugin else "",
+        "description": plugin.description if plugin else "",
         "enabled": record.enabled,
         "active": active,
         "core": record.core,
-        "requires": list(getattr(plugin, "requires", ()) or ()),
+        "requires": list(plugin.requires) if plugin else [],
         "error": record.error,
-        "settings": [s.name for s in getattr(plugin, "settings", ()) or ()],
-        "health_sections": sections,
-        "commands": commands,
+        "hooks": sorted(plugin.hooks) if plugin else [],
+        "settings": [s.name for s in found.settings if s.owner == record.name]
+        or _own_settings(plugin),
+        "health_sections": declared["health_contributors"],
+        "commands": declared["cli_commands"],
+        "routes": declared["api_blueprints"],
+        "tasks": declared["tasks"],
     }
 
 
+_DECLARATIONS = ("health_contributors", "cli_commands", "api_blueprints", "tasks")
+
+
+def _declared_by_inactive(found: PluginManager, plugin: Any, hook: str) -> list[Any]:
+    """What a disabled plugin would declare (it may fail: it is not in use)."""
+    if not found.implements(plugin, hook):
+        return []
+    try:
+        return list(found.call(plugin, hook) or ())
+    except Exception:
+        return []
+
+
+def _item_name(item: Any) -> str:
+    prefix = getattr(item, "url_prefix", None)
+    return f"{item.name} {prefix}" if prefix else str(getattr(item, "name", item))
+
+
+def _own_settings(plugin: Any) -> list[str]:
+    from ocore_flask.config.sections import settings_of
+
+    return [s.name for s in settings_of(plugin.settings)] if plugin and plugin.settings else []
+
+
 @plugins_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable listing.")
+@json_option
 def list_plugins(as_json: bool) -> None:
     """Name, distribution and version, state, settings, health sections, commands."""
     found = load_plugins(os.environ)
     load_commands(found)
+    load_contributors(found)
     rows = [describe(r, found) for r in found.records]
     problems = [{"variable": p.variable, "message": p.message} for p in found.problems]
-    if as_json:
-        emit_json({"plugins": rows, "problems": problems})
-    else:
+
+    def text() -> None:
         for row in rows:
             state = "active" if row["active"] else ("enabled" if row["enabled"] else "disabled")
             if row["error"]:
@@ -68,9 +96,11 @@ def list_plugins(as_json: bool) -> None:
             )
             if row["description"]:
                 click.echo(f"    {row['description']}")
-            for label in ("requires", "settings", "health_sections", "commands"):
+            for label in ("requires", "settings", "health_sections", "commands", "routes", "tasks"):
                 if row[label]:
                     click.echo(f"    {label.replace('_', ' ')}: {', '.join(row[label])}")
         for problem in problems:
             click.echo(f"error {problem['variable']}: {problem['message']}", err=True)
+
+    emit({"plugins": rows, "problems": problems}, as_json, text)
     sys.exit(1 if problems else 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from environs import Env, EnvValidationError
@@ -21,8 +21,10 @@ from ocore_flask.config.declarations import (
 from ocore_flask.config.modes import DEFAULT_MODE, Mode
 from ocore_flask.config.report import Problem, Report
 from ocore_flask.config.secrets import Secret, fingerprint
+from ocore_flask.config.sections import build
 from ocore_flask.errors import ConfigError
 
+T = TypeVar("T")
 MODE_VARIABLE = "ENVIRONMENT"
 _UNSET = object()
 _SHOWN_CHARS = 60
@@ -49,6 +51,7 @@ class Config(Mapping[str, Any]):
     settings: dict[str, Setting] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     _values: dict[str, Any] = field(default_factory=dict, repr=False)
+    _sections: dict[type, Any] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> Any:
         value = self._values[name]
@@ -65,6 +68,12 @@ class Config(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"<Config {self.mode.value}: {len(self._values)} settings>"
+
+    def section(self, cls: type[T]) -> T:
+        """The typed settings section ``cls`` (see ``ocore_flask.config.section``), built once."""
+        if cls not in self._sections:
+            self._sections[cls] = build(cls, self.__getitem__)
+        return self._sections[cls]
 
     def plain(self, name: str) -> Any:
         """The value itself, secret or not: for the code that needs it, never for output."""

@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     from ocore_flask.health.views import LivenessFastPath, blp
 
     state = get_state(app)
-    contributors = [c for _, c in state.plugins.contributors]
+    contributors = [c for _, c in state.plugins.collect("health_contributors")]
     state.health = HealthService(state.config, contributors, context=app.app_context)
     state.api.register_blueprint(blp)
     app.wsgi_app = LivenessFastPath(app.wsgi_app)  # type: ignore[method-assign]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from alembic.util import CommandError as AlembicError
 
+import ocore_database
+from ocore_database import migrations
 from ocore_flask.cli.app_loading import with_app
-from ocore_flask.cli.output import emit_json
-from ocore_flask.state import get_state, plugin_state
+from ocore_flask.cli.kit import emit, json_option, known_errors, progress
+from ocore_flask.state import get_state
 
 
 @click.group("db")
@@ -18,29 +21,43 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
+@json_option
 @with_app
-def upgrade_command(revision: str) -> None:
+def upgrade_command(revision: str, as_json: bool) -> None:
     """Apply each plugin's migrations (safe to run concurrently: an advisory lock serialises)."""
-    from ocore_database import migrations
+    plugins = get_state().plugins.active
+    total = len(migrations.collect(plugins))
+    steps: dict[str, dict[str, str | None]] = {}
 
-    state = get_state()
-    done = migrations.upgrade(plugin_state("database").engine, state.plugins.active, revision)
-    click.echo("\n".join(done) if done else "schema up to date")
+    def done(name: str, before: str | None, after: str | None) -> None:
+        steps[name] = {"before": before, "after": after}
+        change = f"{before or 'empty'} -> {after}" if before != after else f"at {after}"
+        progress(f"db upgrade: {name} {change} ({len(steps)}/{total})")
+
+    with known_errors(AlembicError):
+        lines = migrations.upgrade(ocore_database.engine(), plugins, revision, on_plugin=done)
+    upgraded = [name for name, step in steps.items() if step["before"] != step["after"]]
+    result = {"revision": revision, "upgraded": upgraded, "plugins": steps}
+    emit(result, as_json, "\n".join(lines) if lines else "schema up to date")
 
 
 @db_group.command("current")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @with_app
 def current_command(as_json: bool) -> None:
     """Each plugin's applied revision and head; exit 1 when any is behind."""
-    from ocore_database import migrations
+    with known_errors():
+        revisions = migrations.current(ocore_database.engine(), get_state().plugins.active)
 
-    state = get_state()
-    revisions = migrations.current(plugin_state("database").engine, state.plugins.active)
-    if as_json:
-        emit_json(revisions)
-    else:
+    def text() -> None:
         for name, rev in revisions.items():
             mark = "" if rev["current"] == rev["head"] else "  (behind: run `ocore db upgrade`)"
             click.echo(f"{name:<12} {rev['current'] or 'empty'} (head {rev['head']}){mark}")
+
+    emit(revisions, as_json, text)
     sys.exit(0 if all(r["current"] == r["head"] for r in revisions.values()) else 1)
+
+
+def commands() -> list[click.Command]:
+    """The ``cli_commands`` hook."""
+    return [db_group]

@@ -8,13 +8,16 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from ocore_database.pool import PgxPool
 from ocore_database.url import DatabaseURL
+
+if TYPE_CHECKING:
+    from ocore_database.settings import DatabaseSettings
 
 log = logging.getLogger("ocore_database")
 
@@ -47,6 +50,19 @@ class PoolOptions:
     health_check_period: float = 60.0
     acquire_timeout: float = 5.0
     connect_timeout: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings) -> PoolOptions:
+        """The pool's options from the plugin's settings section."""
+        return cls(
+            min_conns=settings.pool_min_conns,
+            max_conns=settings.pool_max_conns,
+            max_conn_lifetime=settings.pool_max_conn_lifetime.seconds,
+            max_conn_idle_time=settings.pool_max_conn_idle_time.seconds,
+            health_check_period=settings.pool_health_check_period.seconds,
+            acquire_timeout=settings.pool_acquire_timeout.seconds,
+            connect_timeout=settings.connect_timeout.seconds,
+        )
 
 
 class Database:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
+from sqlalchemy import text
+
+import ocore_database
+from ocore_database.database import describe_failure
 from ocore_flask.health import CheckResult, HealthContributor, fail, ok
-from ocore_flask.state import plugin_state
-
-if TYPE_CHECKING:
-    from ocore_database.database import Database
 
 
 def check_database() -> CheckResult:
     """``SELECT 1`` through the pool; a failure carries the driver's reason (scrubbed later)."""
-    from sqlalchemy import text
-
-    from ocore_database.database import describe_failure
-
-    db: Database = plugin_state("database")
+    db = ocore_database.db()
     started = time.perf_counter()
     try:
         with db.connect() as conn:
@@ -36,3 +31,8 @@ CONTRIBUTOR = HealthContributor(
     timeout=2.0,
     description="PostgreSQL round trip and pgxpool-style pool metrics.",
 )
+
+
+def contributors() -> list[HealthContributor]:
+    """The ``health_contributors`` hook."""
+    return [CONTRIBUTOR]

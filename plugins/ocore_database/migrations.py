@@ -1,10 +1,10 @@
-"""Schema migrations: each plugin owns a folder of Alembic revisions (its ``migrations``
-attribute) and its own version table, ``alembic_version_<plugin>``; plugins migrate in
-dependency order under an advisory lock, so concurrent upgrades cannot interleave."""
+"""Schema migrations: each plugin owns a folder of Alembic revisions (its ``migrations`` hook,
+specified by this plugin) and its own version table, ``alembic_version_<plugin>``; plugins
+migrate in dependency order under an advisory lock, so concurrent upgrades cannot interleave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+
+from ocore_flask.manager import PluginManager
+from ocore_flask.plugin import Plugin
 
 ENV_DIR = Path(__file__).resolve().parent / "alembic"
 LOCK_ID = 0x6F636F7265  # "ocore"
@@ -46,18 +49,25 @@ class PluginMigrations:
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
 
 
-def collect(plugins: Iterable[Any]) -> list[PluginMigrations]:
-    """The plugins (in init order) that declare a migrations folder."""
-    found = []
-    for plugin in plugins:
-        folder = getattr(plugin, "migrations", None)
-        if folder:
-            found.append(PluginMigrations(plugin.name, Path(folder)))
-    return found
+def collect(plugins: Iterable[Plugin]) -> list[PluginMigrations]:
+    """The plugins (in the order given: init order) that implement the ``migrations`` hook."""
+    manager = PluginManager.of(plugins)
+    return [
+        PluginMigrations(plugin.name, Path(manager.call(plugin, "migrations")))
+        for plugin in manager.active
+        if manager.implements(plugin, "migrations")
+    ]
 
 
-def upgrade(engine: Engine, plugins: Iterable[Any], revision: str = "head") -> list[str]:
-    """Apply every plugin's migrations up to ``revision``; returns what was upgraded."""
+def upgrade(
+    engine: Engine,
+    plugins: Iterable[Plugin],
+    revision: str = "head",
+    *,
+    on_plugin: Callable[[str, str | None, str | None], None] | None = None,
+) -> list[str]:
+    """Apply every plugin's migrations up to ``revision``; returns what was upgraded.
+    ``on_plugin(name, before, after)`` is called as each plugin's migrations are done."""
     done = []
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": LOCK_ID})
@@ -70,6 +80,8 @@ def upgrade(engine: Engine, plugins: Iterable[Any], revision: str = "head") -> l
                 after = _current(conn, item)
                 if before != after:
                     done.append(f"{item.plugin}: {before or 'empty'} -> {after}")
+                if on_plugin is not None:
+                    on_plugin(item.plugin, before, after)
         finally:
             conn.rollback()  # a failed migration leaves the transaction aborted
             conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": LOCK_ID})
@@ -77,7 +89,7 @@ def upgrade(engine: Engine, plugins: Iterable[Any], revision: str = "head") -> l
     return done
 
 
-def current(engine: Engine, plugins: Iterable[Any]) -> dict[str, dict[str, str | None]]:
+def current(engine: Engine, plugins: Iterable[Plugin]) -> dict[str, dict[str, str | None]]:
     """Each plugin's applied revision and head."""
     with engine.connect() as conn:
         return {
@@ -86,7 +98,7 @@ def current(engine: Engine, plugins: Iterable[Any]) -> dict[str, dict[str, str |
         }
 
 
-def pending(engine: Engine, plugins: Iterable[Any]) -> list[str]:
+def pending(engine: Engine, plugins: Iterable[Plugin]) -> list[str]:
     """Plugins whose schema is behind their head (empty when up to date)."""
     return [name for name, rev in current(engine, plugins).items() if rev["current"] != rev["head"]]
 

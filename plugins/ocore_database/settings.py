@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ocore_database.url import DatabaseURL, parse_database_url
-from ocore_flask.config import REQUIRED, Check, Context, CrossRule, Kind, Setting, kinds
+from ocore_flask.config import (
+    REQUIRED,
+    Check,
+    Context,
+    CrossRule,
+    Duration,
+    Kind,
+    Secret,
+    kinds,
+    section,
+    setting,
+    settings_of,
+)
 
 
 def _no_placeholder_password(url: DatabaseURL, _: Context) -> str | None:
@@ -22,8 +34,12 @@ DATABASE_URL_KIND = Kind(
     secret_parts=lambda url: url.secret_parts(),
 )
 
-SETTINGS = (
-    Setting(
+
+@section
+class DatabaseSettings:
+    """The database plugin's settings: the URL, the pool's bounds and its timings."""
+
+    url: Secret[DatabaseURL] = setting(
         "DATABASE_URL",
         DATABASE_URL_KIND,
         "PostgreSQL connection URL (the pool is shared by the ORM, health and jobs).",
@@ -32,64 +48,74 @@ SETTINGS = (
         example="postgres://ocore:<password>@db:5432/ocore?sslmode=disable",
         fix="e.g. postgres://ocore:PASSWORD@db:5432/ocore?sslmode=disable",
         checks=(Check("no placeholder password", _no_placeholder_password),),
-    ),
-    Setting(
+    )
+
+    pool_min_conns: int = setting(
         "DB_POOL_MIN_CONNS",
         kinds.integer(0, 10_000),
         "Connections opened at startup and kept warm.",
         default="2",
         example="2",
-    ),
-    Setting(
+    )
+
+    pool_max_conns: int = setting(
         "DB_POOL_MAX_CONNS",
         kinds.integer(1, 10_000),
         "Most connections kept; tune against max_connections and the number of workers.",
         default="25",
         example="25",
-    ),
-    Setting(
+    )
+
+    pool_max_conn_lifetime: Duration = setting(
         "DB_POOL_MAX_CONN_LIFETIME",
         kinds.duration(),
         "A connection is replaced after this long.",
         default="1h",
         example="1h",
-    ),
-    Setting(
+    )
+
+    pool_max_conn_idle_time: Duration = setting(
         "DB_POOL_MAX_CONN_IDLE_TIME",
         kinds.duration(),
         "Idle connections above the minimum close after this long.",
         default="30m",
         example="30m",
-    ),
-    Setting(
+    )
+
+    pool_health_check_period: Duration = setting(
         "DB_POOL_HEALTH_CHECK_PERIOD",
         kinds.duration(),
         "How often idle connections are checked and the minimum restored.",
         default="1m",
         example="1m",
-    ),
-    Setting(
+    )
+
+    pool_acquire_timeout: Duration = setting(
         "DB_POOL_ACQUIRE_TIMEOUT",
         kinds.duration(),
         "How long a request waits for a free connection before failing clearly.",
         default="5s",
         example="5s",
-    ),
-    Setting(
+    )
+
+    connect_timeout: Duration = setting(
         "DB_CONNECT_TIMEOUT",
         kinds.duration(),
         "Timeout of one connection attempt.",
         default="5s",
         example="5s",
-    ),
-    Setting(
+    )
+
+    startup_timeout: Duration = setting(
         "DB_STARTUP_TIMEOUT",
         kinds.duration(),
         "How long startup waits for PostgreSQL before exiting (status 69).",
         default="15s",
         example="30s",
-    ),
-)
+    )
+
+
+SETTINGS = settings_of(DatabaseSettings)
 
 
 def _max_at_least_min(ctx: Context) -> str | None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ocore_flask.config import kinds, rules
+from ocore_flask.manager import PluginManager
 from ocore_mail.sink import MailSink, port_in_use
 
 log = logging.getLogger("ocore_mail")
@@ -72,3 +73,13 @@ def dev_mail_sink(environ: Mapping[str, str], instance: Path) -> Iterator[MailSi
     finally:
         sink.stop()
         quiet.setLevel(level)
+
+
+@contextmanager
+def dev_services(
+    environ: Mapping[str, str], instance: Path, plugins: PluginManager
+) -> Iterator[dict[str, str]]:
+    """The ``dev_services`` hook: the sink answers on SMTP_HOST:SMTP_PORT, so it shares no new
+    variables."""
+    with dev_mail_sink(environ, instance):
+        yield {}

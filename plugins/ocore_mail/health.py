@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import ocore_mail
 from ocore_flask.health import CheckResult, HealthContributor, degraded, ok
+from ocore_flask.settings import HostSettings
 from ocore_flask.state import get_state
 from ocore_mail.sender import MailError
-from ocore_mail.service import mail_service
+from ocore_mail.settings import MailSettings
 
 SECTION = "mail"
 TIMEOUT = 10.0  # declared limit; the host caps it at HEALTH_TIMEOUT
@@ -23,13 +25,13 @@ PROBE_SHARE = 0.8
 def probe_budget() -> float:
     """Seconds a probe may take: SMTP_TIMEOUT within the section's effective time limit."""
     config = get_state().config
-    limit = min(TIMEOUT, config.plain("HEALTH_TIMEOUT").seconds)
-    return min(config.plain("SMTP_TIMEOUT").seconds, limit * PROBE_SHARE)
+    limit = min(TIMEOUT, config.section(HostSettings).health_timeout.seconds)
+    return min(config.section(MailSettings).timeout.seconds, limit * PROBE_SHARE)
 
 
 def check_mail() -> CheckResult:
     """Server, TLS mode and last send; degraded while the last send failed or the probe fails."""
-    service = mail_service()
+    service = ocore_mail.mailer()
     data: dict[str, Any] = service.describe()
     last = service.last_send
     data["last_send"] = last.to_dict() if last else None
@@ -65,3 +67,8 @@ CONTRIBUTOR = HealthContributor(
     timeout=TIMEOUT,
     description="SMTP server, TLS mode, last send; with SMTP_HEALTH_PROBE a connect + NOOP.",
 )
+
+
+def contributors() -> list[HealthContributor]:
+    """The ``health_contributors`` hook."""
+    return [CONTRIBUTOR]

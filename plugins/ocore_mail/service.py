@@ -1,9 +1,8 @@
 """The app's mail service: one ``send`` for every plugin, and what health needs to know.
 
-``init_app`` builds one ``MailService`` per app from the ``SMTP_*`` settings and keeps it in
-``get_state(app).plugin_state["mail"]``. Other plugins send with ``mail_service().send(...)``
-or the shortcut ``send_mail(...)`` (both use ``current_app``); failures raise the sender's
-typed ``MailError`` subclasses.
+``init_app`` builds one ``MailService`` per app from the plugin's settings section; other
+plugins send with ``ocore_mail.mailer().send(...)`` or the shortcut ``send_mail(...)`` (both
+use ``current_app``); failures raise the sender's typed ``MailError`` subclasses.
 
 The service remembers the outcome and time of the last send (under a lock: requests send
 from many threads) for the ``mail`` health section. Outcomes:
@@ -27,9 +26,9 @@ from typing import Any, Literal
 
 from flask import Flask
 
-from ocore_flask.config import Config
 from ocore_flask.health.contributor import isoformat_utc
 from ocore_flask.state import get_state
+from ocore_mail import settings
 from ocore_mail.sender import (
     InvalidMessage,
     MailError,
@@ -45,27 +44,32 @@ from ocore_mail.sender import (
     effective_tls_mode,
 )
 
-__all__ = ["STATE_KEY", "LastSend", "MailService", "mail_service", "send_mail", "settings_from"]
+__all__ = ["LastSend", "MailService", "init_app", "send_mail", "sender_settings"]
 
-STATE_KEY = "mail"
 Outcome = Literal["sent", "refused", "failed"]
 _REFUSALS = (SenderRefused, RecipientRefused, MessageRefused)
 
 
-def settings_from(config: Config) -> MailSettings:
-    """The sender's settings from the resolved ``SMTP_*`` values (strict from the mode)."""
+def sender_settings(section: settings.MailSettings, *, strict: bool) -> MailSettings:
+    """The sender's options from the plugin's settings section (``strict`` from the mode)."""
     return MailSettings(
-        host=config["SMTP_HOST"],
-        port=config["SMTP_PORT"],
-        from_addr=config["SMTP_FROM"],
-        username=config.get("SMTP_USERNAME"),
-        password=config.plain("SMTP_PASSWORD"),
-        tls=config["SMTP_TLS"],
-        verify=config["SMTP_TLS_VERIFY"],
-        timeout=config["SMTP_TIMEOUT"].seconds,
-        strict=config.mode.strict,
-        ca_file=config.get("SMTP_CA_FILE"),
+        host=section.host,
+        port=section.port,
+        from_addr=section.from_addr,
+        username=section.username,
+        password=section.password.reveal() if section.password else None,
+        tls=section.tls,
+        verify=section.tls_verify,
+        timeout=section.timeout.seconds,
+        strict=strict,
+        ca_file=section.ca_file,
     )
+
+
+def init_app(app: Flask, section: settings.MailSettings) -> MailService:
+    """The app's ``MailService`` (no connection yet): what ``ocore_mail.mailer()`` hands out."""
+    strict = get_state(app).config.mode.strict
+    return MailService(sender_settings(section, strict=strict), probe=section.health_probe)
 
 
 @dataclass(frozen=True)
@@ -179,11 +183,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def mail_service(app: Flask | None = None) -> MailService:
-    """The mail service of ``app`` (default: ``current_app``)."""
-    return get_state(app).plugin_state[STATE_KEY]
-
-
 def send_mail(
     to: str | Sequence[str],
     subject: str,
@@ -193,4 +192,6 @@ def send_mail(
     reply_to: str | None = None,
 ) -> SendResult:
     """Send a message with the current app's mail service; raises a ``MailError`` on failure."""
-    return mail_service().send(to, subject, text, html, reply_to=reply_to)
+    from ocore_mail import mailer
+
+    return mailer().send(to, subject, text, html, reply_to=reply_to)

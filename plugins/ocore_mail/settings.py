@@ -7,7 +7,19 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 
-from ocore_flask.config import Check, Context, CrossRule, Kind, Setting, kinds, rules
+from ocore_flask.config import (
+    Check,
+    Context,
+    CrossRule,
+    Duration,
+    Kind,
+    Secret,
+    kinds,
+    rules,
+    section,
+    setting,
+    settings_of,
+)
 from ocore_mail.sender import validate_address
 
 
@@ -49,8 +61,11 @@ def _verify_on(value: bool, _: Context) -> str | None:
     return None if value else "certificate checks are off: anyone on the path can read your mail"
 
 
-SETTINGS = (
-    Setting(
+@section
+class MailSettings:
+    """The mail plugin's settings: the SMTP server, its credentials, TLS and time limits."""
+
+    host: str = setting(
         "SMTP_HOST",
         kinds.hostname(),
         "SMTP server host.",
@@ -68,9 +83,13 @@ SETTINGS = (
                 applies="strict",
             ),
         ),
-    ),
-    Setting("SMTP_PORT", kinds.port(), "SMTP server port.", default="1025", example="587"),
-    Setting(
+    )
+
+    port: int = setting(
+        "SMTP_PORT", kinds.port(), "SMTP server port.", default="1025", example="587"
+    )
+
+    from_addr: str = setting(
         "SMTP_FROM",
         Kind("address", "e-mail address, optionally Name <addr>", _address),
         "Sender address of outgoing mail.",
@@ -84,60 +103,69 @@ SETTINGS = (
                 applies="strict",
             ),
         ),
-    ),
-    Setting(
+    )
+
+    username: str | None = setting(
         "SMTP_USERNAME",
         kinds.text(),
         "SMTP AUTH user name (unset: no AUTH).",
         example="apikey",
         checks=(Check("ASCII only", _ascii),),
-    ),
-    Setting(
+    )
+
+    password: Secret[str] | None = setting(
         "SMTP_PASSWORD",
         kinds.text(),
         "SMTP AUTH password; required with a user name.",
         secret=True,
         example="<smtp password>",
         checks=(Check("ASCII only", _ascii),),
-    ),
-    Setting(
+    )
+
+    tls: str = setting(
         "SMTP_TLS",
         kinds.choice("auto", "starttls", "tls", "none"),
         "auto: implicit TLS on 465, STARTTLS on 587, STARTTLS when offered elsewhere; "
         "starttls: required; tls: implicit; none: plain text.",
         default="auto",
         example="starttls",
-    ),
-    Setting(
+    )
+
+    tls_verify: bool = setting(
         "SMTP_TLS_VERIFY",
         kinds.boolean(),
         "Verify the server's certificate and host name.",
         default="true",
         example="true",
         checks=(Check("warn when off", _verify_on, level="warning", applies="strict"),),
-    ),
-    Setting(
+    )
+
+    ca_file: str | None = setting(
         "SMTP_CA_FILE",
         Kind("file", "path of a PEM file of CA certificates", _ca_file),
         "Extra CA certificates (PEM) trusted for the SMTP server, e.g. a private CA; "
         "added to the system trust store.",
         example="/etc/ssl/private-ca.pem",
-    ),
-    Setting(
+    )
+
+    timeout: Duration = setting(
         "SMTP_TIMEOUT",
         kinds.duration(),
         "Time limit of one whole SMTP send or health probe, connect to QUIT.",
         default="10s",
         example="10s",
-    ),
-    Setting(
+    )
+
+    health_probe: bool = setting(
         "SMTP_HEALTH_PROBE",
         kinds.boolean(),
         "Health also connects to the server (EHLO, TLS, NOOP; no login); a failure is degraded.",
         default="false",
         example="true",
-    ),
-)
+    )
+
+
+SETTINGS = settings_of(MailSettings)
 
 
 def _needs(other: str, present: str) -> Callable[[Context], str | None]:

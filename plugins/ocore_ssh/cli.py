@@ -8,45 +8,22 @@ own exit status stays distinguishable.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
+import ocore_ssh
 from ocore_flask.cli.app_loading import with_app
-from ocore_flask.cli.output import emit_json
+from ocore_flask.cli.kit import CommandError, emit, fail, json_option, known_errors, table
 from ocore_flask.config import DurationError, parse_duration
-from ocore_flask.redact import Scrubber
-from ocore_flask.state import get_state
 from ocore_ssh.hostkeys import SSHError, fingerprint
 from ocore_ssh.pool import CommandTimeout
 from ocore_ssh.servers import Server
-from ocore_ssh.service import ssh_service
-from ocore_vault.crypto import VaultError
+from ocore_vault import VaultError
 
-EXIT_ERROR = 1
 EXIT_SSH_ERROR = 255  # what OpenSSH's ssh(1) exits with when it, not the command, failed
 EXIT_TIMEOUT = 124  # what timeout(1) exits with
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    scrubber = Scrubber(get_state().config.secret_values())
-    click.echo("error: " + scrubber.text(" ".join(message.split())), err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _errors(code: int = EXIT_ERROR) -> Iterator[None]:
-    """Known failures become one clear line and exit ``code``; never a traceback."""
-    try:
-        yield
-    except (SSHError, VaultError) as exc:
-        _fail(str(exc), code)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        _fail(f"database error: {reason}", code)
+KNOWN = (SSHError, VaultError)
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -74,7 +51,7 @@ def _login(server: Server, default_user: str | None = None) -> str:
 
 def _credential_users() -> dict[str, str | None]:
     """Each credential's stored username (no secret is read)."""
-    return {info.name: info.username for info in ssh_service().vault.list()}
+    return {info.name: info.username for info in ocore_ssh.ssh().vault.list()}
 
 
 @click.group("ssh")
@@ -92,65 +69,89 @@ def ssh_group() -> None:
     "--host-key",
     help="Pin this host key now ('ssh-ed25519 AAAA...'); else the first connection pins it.",
 )
+@json_option
 @with_app
 def add_command(
-    name: str, host: str, port: int, username: str | None, credential: str, host_key: str | None
+    name: str,
+    host: str,
+    port: int,
+    username: str | None,
+    credential: str,
+    host_key: str | None,
+    as_json: bool,
 ) -> None:
     """Add server NAME at HOST, logging in with a vault credential."""
-    with _errors():
-        server = ssh_service().add(
+    with known_errors(*KNOWN):
+        server = ocore_ssh.ssh().add(
             name, host, credential=credential, port=port, username=username, host_key=host_key
         )
-    login = _login(server, _credential_users().get(server.credential))
-    click.echo(f"Added server {server.name}: {login} with credential {server.credential}")
+        login = _login(server, _credential_users().get(server.credential))
+    lines = [f"Added server {server.name}: {login} with credential {server.credential}"]
     if server.host_key:
-        click.echo(f"Host key pinned: {_key_summary(server.host_key)}")
+        lines.append(f"Host key pinned: {_key_summary(server.host_key)}")
     else:
-        click.echo(f"Host key not pinned yet: `ocore ssh check {server.name}` pins it.")
+        lines.append(f"Host key not pinned yet: `ocore ssh check {server.name}` pins it.")
+    emit(
+        {"added": server.name, "login": login, "server": server.to_dict()},
+        as_json,
+        "\n".join(lines),
+    )
 
 
 @ssh_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @with_app
 def list_command(as_json: bool) -> None:
     """List the managed servers and their pinned host keys."""
-    with _errors():
-        found = ssh_service().servers.list()
+    with known_errors(*KNOWN):
+        found = ocore_ssh.ssh().servers.list()
         users = _credential_users()
-    if as_json:
-        emit_json([server.to_dict() for server in found])
-        return
-    if not found:
-        click.echo("No servers. Add one with `ocore ssh add NAME HOST --credential NAME`.")
-        return
-    rows = [("NAME", "LOGIN", "CREDENTIAL", "HOST KEY")]
-    rows += [
-        (s.name, _login(s, users.get(s.credential)), s.credential, _key_summary(s.host_key))
-        for s in found
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for *padded, last in rows:
-        cells = [cell.ljust(width + 2) for cell, width in zip(padded, widths, strict=True)]
-        click.echo("".join(cells) + last)
+
+    def text() -> str | None:
+        if not found:
+            return "No servers. Add one with `ocore ssh add NAME HOST --credential NAME`."
+        rows = [
+            (s.name, _login(s, users.get(s.credential)), s.credential, _key_summary(s.host_key))
+            for s in found
+        ]
+        table(("NAME", "LOGIN", "CREDENTIAL", "HOST KEY"), rows)
+        return None
+
+    emit([server.to_dict() for server in found], as_json, text)
 
 
 @ssh_group.command("check")
 @click.argument("name")
+@json_option
 @with_app
-def check_command(name: str) -> None:
+def check_command(name: str, as_json: bool) -> None:
     """Connect to NAME, run `true`, pin its host key on first use, and print the latency."""
-    with _errors():
-        outcome = ssh_service().check(name)
+    with known_errors(*KNOWN):
+        outcome = ocore_ssh.ssh().check(name)
     server = outcome.server
     if outcome.pinned_now:
         pin = "pinned now: first use; compare the fingerprint with the server's out of band"
     else:
         pin = "matches the pinned key"
-    click.echo(f"{server.name} ({_login(server, outcome.username)}): OK")
-    click.echo(f"  connect   {outcome.connect_ms:8.1f} ms  (TCP, SSH handshake, authentication)")
-    click.echo(f"  first     {outcome.first_ms:8.1f} ms  (`true`; the server starts the session)")
-    click.echo(f"  again     {outcome.reuse_ms:8.1f} ms  (`true` on the open connection)")
-    click.echo(f"  host key  {_key_summary(outcome.host_key)} ({pin})")
+    result = {
+        "server": server.name,
+        "login": _login(server, outcome.username),
+        "ok": True,
+        "connect_ms": round(outcome.connect_ms, 1),
+        "first_ms": round(outcome.first_ms, 1),
+        "reuse_ms": round(outcome.reuse_ms, 1),
+        "host_key": outcome.host_key,
+        "host_key_fingerprint": fingerprint(outcome.host_key),
+        "pinned_now": outcome.pinned_now,
+    }
+    text = (
+        f"{server.name} ({result['login']}): OK\n"
+        f"  connect   {outcome.connect_ms:8.1f} ms  (TCP, SSH handshake, authentication)\n"
+        f"  first     {outcome.first_ms:8.1f} ms  (`true`; the server starts the session)\n"
+        f"  again     {outcome.reuse_ms:8.1f} ms  (`true` on the open connection)\n"
+        f"  host key  {_key_summary(outcome.host_key)} ({pin})"
+    )
+    emit(result, as_json, text)
 
 
 @ssh_group.command("run", context_settings={"ignore_unknown_options": True})
@@ -160,46 +161,91 @@ def check_command(name: str) -> None:
     callback=_duration,
     help="Kill the command after this long (Go duration; default SSH_COMMAND_TIMEOUT).",
 )
+@json_option
 @click.argument("name")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @with_app
-def run_command(timeout: float | None, name: str, command: tuple[str, ...]) -> None:
-    """Run COMMAND on NAME (ssh run NAME -- COMMAND...) and exit with its exit status."""
-    with _errors(EXIT_SSH_ERROR):
+def run_command(timeout: float | None, as_json: bool, name: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND on NAME (ssh run NAME -- COMMAND...) and exit with its exit status.
+
+    With --json: {"server", "command", "exit_status", "stdout", "stderr", "duration_ms",
+    "timed_out"}; the exit status is still the remote command's."""
+    line = " ".join(command)
+    report: dict[str, Any] = {"server": name, "command": line}
+    with known_errors(*KNOWN, exit_code=EXIT_SSH_ERROR):
         try:
-            result = ssh_service().run(name, " ".join(command), timeout)
+            result = ocore_ssh.ssh().run(name, line, timeout)
         except CommandTimeout as exc:
-            click.echo(exc.stdout, nl=False)
-            click.echo(exc.stderr, nl=False, err=True)
-            _fail(str(exc), EXIT_TIMEOUT)
-    click.echo(result.stdout, nl=False)
-    click.echo(result.stderr, nl=False, err=True)
+            error = CommandError(str(exc), EXIT_TIMEOUT)
+            _print_output(report, None, exc.stdout, exc.stderr, None, as_json)
+            raise error from None
+    duration = round(result.duration * 1000, 1)
+    _print_output(report, result.exit_status, result.stdout, result.stderr, duration, as_json)
     sys.exit(result.exit_status if result.exit_status >= 0 else EXIT_SSH_ERROR)
+
+
+def _print_output(
+    report: dict[str, Any],
+    status: int | None,
+    stdout: str,
+    stderr: str,
+    duration_ms: float | None,
+    as_json: bool,
+) -> None:
+    """The remote output as-is, or one JSON document with it (``timed_out`` when no status)."""
+    if as_json:
+        emit(
+            {
+                **report,
+                "exit_status": status,
+                "stdout": stdout,
+                "stderr": stderr,
+                "duration_ms": duration_ms,
+                "timed_out": status is None,
+            },
+            as_json,
+        )
+        return
+    click.echo(stdout, nl=False)
+    click.echo(stderr, nl=False, err=True)
 
 
 @ssh_group.command("forget-host-key")
 @click.argument("name")
+@json_option
 @with_app
-def forget_host_key_command(name: str) -> None:
+def forget_host_key_command(name: str, as_json: bool) -> None:
     """Forget NAME's pinned host key, so the next connection pins the key it is shown."""
-    with _errors():
-        old = ssh_service().forget_host_key(name)
+    with known_errors(*KNOWN):
+        old = ocore_ssh.ssh().forget_host_key(name)
+    result = {
+        "server": name,
+        "forgotten": old,
+        "fingerprint": fingerprint(old) if old else None,
+    }
     if old is None:
-        click.echo(f"No host key is pinned for {name}; the next connection pins one.")
-        return
-    click.echo(f"Forgot the host key pinned for {name} ({_key_summary(old)}).")
-    click.echo(
-        "The next connection pins the key it is shown: check the server's fingerprint out of "
-        f"band, then run `ocore ssh check {name}`."
-    )
+        text = f"No host key is pinned for {name}; the next connection pins one."
+    else:
+        text = (
+            f"Forgot the host key pinned for {name} ({_key_summary(old)}).\n"
+            "The next connection pins the key it is shown: check the server's fingerprint out "
+            f"of band, then run `ocore ssh check {name}`."
+        )
+    emit(result, as_json, text)
 
 
 @ssh_group.command("remove")
 @click.argument("name")
+@json_option
 @with_app
-def remove_command(name: str) -> None:
+def remove_command(name: str, as_json: bool) -> None:
     """Remove server NAME (its vault credential stays)."""
-    with _errors():
-        if not ssh_service().delete(name):
-            _fail(f"no server named {name!r}")
-    click.echo(f"Removed server {name}.")
+    with known_errors(*KNOWN):
+        if not ocore_ssh.ssh().delete(name):
+            fail(f"no server named {name!r}")
+    emit({"removed": name}, as_json, f"Removed server {name}.")
+
+
+def commands() -> list[click.Command]:
+    """The ``cli_commands`` hook."""
+    return [ssh_group]

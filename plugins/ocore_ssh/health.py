@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import ocore_ssh
 from ocore_flask.health import CheckResult, HealthContributor, degraded, ok
 from ocore_flask.health.contributor import isoformat_utc
 
@@ -50,9 +51,7 @@ def summarise(stats: dict[str, Any], now: datetime | None = None) -> CheckResult
 
 def check_ssh_pool() -> CheckResult:
     """The app's pool counts (a lock and a few integers: no network, no database)."""
-    from ocore_ssh.service import ssh_service
-
-    return summarise(ssh_service().pool.stats())
+    return summarise(ocore_ssh.ssh().pool.stats())
 
 
 CONTRIBUTOR = HealthContributor(
@@ -62,3 +61,8 @@ CONTRIBUTOR = HealthContributor(
     timeout=1.0,
     description="SSH pool: open, in use and idle connections, failures, last error per server.",
 )
+
+
+def contributors() -> list[HealthContributor]:
+    """The ``health_contributors`` hook."""
+    return [CONTRIBUTOR]

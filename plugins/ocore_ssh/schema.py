@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, Table, Text
 
 TABLE_NAME = "ssh_servers"
 
@@ -21,4 +21,7 @@ servers = Table(
     Column("host_key_pinned_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # ``credential`` also references vault_credentials.name (fk_ssh_servers_credential, in the
+    # migration): the vault's table belongs to the vault's metadata, not this one.
+    Index("ix_ssh_servers_credential", "credential"),
 )

@@ -24,12 +24,13 @@ from ocore_flask.config import kinds
 from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint, key_line, parse_key_line
 from ocore_ssh.pool import KeyAuth, PasswordAuth, SSHTarget
 from ocore_ssh.schema import TABLE_NAME, servers
-from ocore_vault.crypto import VaultError
-from ocore_vault.privatekeys import PassphraseRequired, PrivateKeyError
-from ocore_vault.store import (
+from ocore_vault import (
     CredentialNotFound,
     CredentialStore,
     Kind,
+    PassphraseRequired,
+    PrivateKeyError,
+    VaultError,
     check_name,
     username_problem,
 )

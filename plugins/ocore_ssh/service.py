@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from sqlalchemy import Engine
 
-from ocore_flask.state import plugin_state
+import ocore_database
+import ocore_vault
 from ocore_ssh.hostkeys import SSHError, key_line
 from ocore_ssh.pool import RunResult, SSHPool, SSHTarget
 from ocore_ssh.servers import (
@@ -28,28 +29,39 @@ from ocore_ssh.servers import (
     ServerStore,
     target_for,
 )
-from ocore_vault.crypto import VaultError
-from ocore_vault.store import CredentialNotFound
+from ocore_ssh.settings import SSHSettings
+from ocore_vault import CredentialNotFound, VaultError
 
 if TYPE_CHECKING:
     from fabric import Connection
 
-    from ocore_flask.config import Config
-    from ocore_vault.store import CredentialStore
-
-STATE_KEY = "ssh"
+    from ocore_vault import CredentialStore
 
 
-def pool_options(config: Config) -> dict[str, Any]:
-    """``SSHPool`` keyword arguments from the SSH_* settings (durations in seconds)."""
+def pool_options(settings: SSHSettings) -> dict[str, Any]:
+    """``SSHPool`` keyword arguments from the plugin's settings section (durations in seconds)."""
     return {
-        "max_per_host": config["SSH_POOL_MAX_PER_HOST"],
-        "idle_timeout": config["SSH_POOL_IDLE_TIMEOUT"].seconds,
-        "connect_timeout": config["SSH_CONNECT_TIMEOUT"].seconds,
-        "command_timeout": config["SSH_COMMAND_TIMEOUT"].seconds,
-        "keepalive": math.ceil(config["SSH_KEEPALIVE"].seconds),
-        "acquire_timeout": config["SSH_POOL_ACQUIRE_TIMEOUT"].seconds,
+        "max_per_host": settings.pool_max_per_host,
+        "idle_timeout": settings.pool_idle_timeout.seconds,
+        "connect_timeout": settings.connect_timeout.seconds,
+        "command_timeout": settings.command_timeout.seconds,
+        "keepalive": math.ceil(settings.keepalive.seconds),
+        "acquire_timeout": settings.pool_acquire_timeout.seconds,
     }
+
+
+def init_app(app: Flask, settings: SSHSettings) -> SSHService:
+    """The app's SSH service over the shared engine and the vault; no connection opened yet."""
+    return SSHService(
+        ocore_database.engine(app), ocore_vault.credentials(app), **pool_options(settings)
+    )
+
+
+def close(app: Flask) -> None:
+    """Close every pooled connection and stop the pool's reaper thread."""
+    from ocore_ssh import ssh
+
+    ssh(app).close()
 
 
 @dataclass(frozen=True)
@@ -196,11 +208,3 @@ class SSHService:
         self.servers.pin(name, line)
         with self._lock:
             self._pins[name] = line
-
-
-def ssh_service(app: Flask | None = None) -> SSHService:
-    """The app's SSH service (default: ``current_app``'s)."""
-    service = plugin_state(STATE_KEY, app)
-    if not isinstance(service, SSHService):  # pragma: no cover - a wiring bug
-        raise SSHError("the ssh plugin is not initialised in this app")
-    return service

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ocore_flask.config import Check, Context, Duration, Setting, kinds, parse_duration
+from ocore_flask.config import (
+    Check,
+    Context,
+    Duration,
+    kinds,
+    parse_duration,
+    section,
+    setting,
+    settings_of,
+)
 
 MAX_PER_HOST_LIMIT = 64
 
@@ -26,39 +35,46 @@ def _keepalive(value: Duration, _: Context) -> str | None:
     return None
 
 
-SETTINGS = (
-    Setting(
+@section
+class SSHSettings:
+    """The SSH plugin's settings: the pool's per-server cap and its timeouts."""
+
+    pool_max_per_host: int = setting(
         "SSH_POOL_MAX_PER_HOST",
         kinds.integer(1, MAX_PER_HOST_LIMIT),
         "Most SSH connections kept open to one managed server (callers beyond it wait).",
         default="4",
         example="4",
-    ),
-    Setting(
+    )
+
+    pool_idle_timeout: Duration = setting(
         "SSH_POOL_IDLE_TIMEOUT",
         kinds.duration(),
         "An SSH connection unused for this long is closed.",
         default="5m",
         example="5m",
         checks=(_at_most("24h"),),
-    ),
-    Setting(
+    )
+
+    connect_timeout: Duration = setting(
         "SSH_CONNECT_TIMEOUT",
         kinds.duration(),
         "Timeout of one SSH connection attempt (TCP connect, handshake, authentication).",
         default="10s",
         example="10s",
         checks=(_at_most("5m"),),
-    ),
-    Setting(
+    )
+
+    command_timeout: Duration = setting(
         "SSH_COMMAND_TIMEOUT",
         kinds.duration(),
         "A remote command running longer than this is killed (default for every command).",
         default="60s",
         example="60s",
         checks=(_at_most("24h"),),
-    ),
-    Setting(
+    )
+
+    keepalive: Duration = setting(
         "SSH_KEEPALIVE",
         kinds.duration(positive=False),
         "Interval of SSH keepalive messages on open connections; 0 switches them off.",
@@ -68,13 +84,16 @@ SETTINGS = (
             Check("0 or whole seconds >= 1s", _keepalive),
             _at_most("1h"),
         ),
-    ),
-    Setting(
+    )
+
+    pool_acquire_timeout: Duration = setting(
         "SSH_POOL_ACQUIRE_TIMEOUT",
         kinds.duration(),
         "How long a caller waits for a free connection when a server is at its cap.",
         default="10s",
         example="10s",
         checks=(_at_most("10m"),),
-    ),
-)
+    )
+
+
+SETTINGS = settings_of(SSHSettings)

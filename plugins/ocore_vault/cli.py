@@ -7,21 +7,26 @@ Secrets come from stdin or a hidden prompt, never from the command line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import current_app, has_app_context
-from sqlalchemy.exc import SQLAlchemyError
 
+import ocore_vault
 from ocore_flask.cli.app_loading import with_app
-from ocore_flask.cli.output import emit_json
-from ocore_flask.redact import scrub_text
-from ocore_flask.state import get_state, plugin_state
+from ocore_flask.cli.kit import (
+    CommandError,
+    emit,
+    fail,
+    json_option,
+    json_requested,
+    known_errors,
+    progress,
+    scrub,
+    table,
+)
 from ocore_vault.crypto import VaultError
 from ocore_vault.keyring import key_role
-from ocore_vault.plugin import REPAIR_META, VaultState
 from ocore_vault.privatekeys import (
     MAX_KEY_TEXT_SIZE,
     PassphraseRequired,
@@ -38,42 +43,15 @@ from ocore_vault.store import (
 )
 
 KINDS = {"password": Kind.PASSWORD, "private-key": Kind.PRIVATE_KEY}
+KNOWN = (VaultError, PrivateKeyError)
 
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
-
-
-def _scrub(text: str) -> str:
-    secrets = get_state(current_app).config.secret_values() if has_app_context() else ()
-    return scrub_text(text, secrets)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the vault's typed errors (and database errors) into one clean line."""
-    try:
-        yield
-    except click.ClickException:
-        raise
-    except (VaultError, PrivateKeyError) as exc:
-        raise click.ClickException(_scrub(" ".join(str(exc).split()))) from None
-    except SQLAlchemyError as exc:
-        reason = _first_line(str(getattr(exc, "orig", None) or type(exc).__name__))
-        raise click.ClickException(_scrub(f"database error: {reason}")) from None
-
-
-def _vault() -> VaultState:
-    return plugin_state("vault")
+# These commands are how an operator repairs rows on unknown keys, so they start anyway.
+with_vault = with_app(repair=True)
 
 
 @click.group("vault")
-@click.pass_context
-def vault_group(ctx: click.Context) -> None:
+def vault_group() -> None:
     """SSH credential vault: store, inspect, verify and re-key credentials."""
-    # These commands are how an operator repairs rows on unknown keys, so they start anyway.
-    ctx.meta[REPAIR_META] = True
 
 
 # -- put --------------------------------------------------------------------------------------
@@ -109,7 +87,7 @@ def _read_key(key_file: str) -> bytes:
         with path.open("rb") as fh:
             return fh.read(limit)
     except OSError as exc:
-        raise click.ClickException(f"cannot read key file {key_file}: {exc.strerror}") from None
+        raise CommandError(f"cannot read key file {key_file}: {exc.strerror}") from None
 
 
 def _passphrase_for(key: bytes, from_stdin: bool) -> str | None:
@@ -122,7 +100,7 @@ def _passphrase_for(key: bytes, from_stdin: bool) -> str | None:
             return None
         except PassphraseRequired:
             if not _stdin_is_terminal():
-                raise click.ClickException(
+                raise CommandError(
                     "the private key is encrypted: give its passphrase with --passphrase-stdin "
                     "(and the key with --key-file PATH), or run from a terminal to be prompted"
                 ) from None
@@ -144,6 +122,7 @@ def _passphrase_for(key: bytes, from_stdin: bool) -> str | None:
     "--passphrase-stdin", is_flag=True, help="Read the key's passphrase from stdin (one line)."
 )
 @click.option("--replace", is_flag=True, help="Overwrite an existing credential called NAME.")
+@json_option
 def put_command(
     name: str,
     kind: str,
@@ -151,9 +130,10 @@ def put_command(
     key_file: str | None,
     passphrase_stdin: bool,
     replace: bool,
+    as_json: bool,
 ) -> None:
     """Store a password (from stdin or a hidden prompt) or a private key (from a file or stdin)."""
-    with _errors():
+    with known_errors(*KNOWN):
         check_name(name)
         passphrase: str | None = None
         if KINDS[kind] is Kind.PASSWORD:
@@ -169,10 +149,10 @@ def put_command(
                 )
             secret = _read_key(key_file)
             passphrase = _passphrase_for(secret, passphrase_stdin)
-    _put(name, KINDS[kind], secret, username, passphrase, replace)
+    _put(name, KINDS[kind], secret, username, passphrase, replace, as_json)
 
 
-@with_app
+@with_vault
 def _put(
     name: str,
     kind: Kind,
@@ -180,104 +160,123 @@ def _put(
     username: str | None,
     passphrase: str | None,
     replace: bool,
+    as_json: bool,
 ) -> None:
-    with _errors():
-        vault = _vault()
-        info = vault.store.put(
+    with known_errors(*KNOWN):
+        store = ocore_vault.credentials()
+        info = store.put(
             name, kind, secret, username=username, passphrase=passphrase, replace=replace
         )
-        role = key_role(vault.keyring, info.key_id)
+        role = key_role(store.keyring, info.key_id)
     what = "password" if info.kind is Kind.PASSWORD else f"private key {info.fingerprint}"
     extra = ", passphrase-protected" if info.has_passphrase else ""
     user = f" for user {info.username}" if info.username else ""
-    click.echo(
+    text = (
         f"stored {what} as {info.name!r}{user}{extra} (version {info.version}, "
         f"key id {info.key_id_hex}, {role})"
     )
+    emit({"stored": info.name, "credential": {**info.to_dict(), "key": role}}, as_json, text)
 
 
 # -- list, delete -------------------------------------------------------------------------------
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
 @vault_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@with_app
+@json_option
+@with_vault
 def list_command(as_json: bool) -> None:
     """Every stored credential: name, kind, username, fingerprint, key id. Never a secret."""
-    with _errors():
-        vault = _vault()
-        found: list[CredentialInfo] = vault.store.list()
-    if as_json:
-        emit_json([{**c.to_dict(), "key": key_role(vault.keyring, c.key_id)} for c in found])
-        return
-    if not found:
-        click.echo("no credentials stored")
-        return
-    rows = [("NAME", "KIND", "USERNAME", "FINGERPRINT", "KEY ID", "KEY", "UPDATED")]
-    for c in found:
-        rows.append(
+    with known_errors(*KNOWN):
+        store = ocore_vault.credentials()
+        found: list[CredentialInfo] = store.list()
+
+    def text() -> str | None:
+        if not found:
+            return "no credentials stored"
+        rows = [
             (
                 c.name,
                 c.kind.value + (" (passphrase)" if c.has_passphrase else ""),
                 c.username or "-",
                 c.fingerprint or "-",
                 c.key_id_hex,
-                key_role(vault.keyring, c.key_id),
+                key_role(store.keyring, c.key_id),
                 c.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
             )
-        )
-    _table(rows)
+            for c in found
+        ]
+        table(("NAME", "KIND", "USERNAME", "FINGERPRINT", "KEY ID", "KEY", "UPDATED"), rows)
+        return None
+
+    emit([{**c.to_dict(), "key": key_role(store.keyring, c.key_id)} for c in found], as_json, text)
 
 
 @vault_group.command("delete")
 @click.argument("name")
-@with_app
-def delete_command(name: str) -> None:
+@json_option
+@with_vault
+def delete_command(name: str, as_json: bool) -> None:
     """Delete the credential called NAME."""
-    with _errors():
-        deleted = _vault().store.delete(name)
-    if not deleted:
-        raise click.ClickException(f"no credential named {name!r}")
-    click.echo(f"deleted {name!r}")
+    with known_errors(*KNOWN):
+        if not ocore_vault.credentials().delete(name):
+            fail(f"no credential named {name!r}")
+    emit({"deleted": name}, as_json, f"deleted {name!r}")
 
 
 # -- verify, rotate, status ---------------------------------------------------------------------
 
 
+def _failure(failure: VerifyFailure) -> dict[str, str]:
+    return {"name": failure.name, "error": failure.error, "message": scrub(failure.message)}
+
+
 def _report_failure(failure: VerifyFailure) -> None:
-    click.echo(f"FAILED {failure.name}: {failure.error}: {_scrub(failure.message)}", err=True)
+    """A failed row on stderr as it is found (text mode); --json lists them in the document."""
+    if not json_requested():
+        row = _failure(failure)
+        click.echo(f"FAILED {row['name']}: {row['error']}: {row['message']}", err=True)
 
 
 @vault_group.command("verify")
-@with_app
-def verify_command() -> None:
+@json_option
+@with_vault
+def verify_command(as_json: bool) -> None:
     """Decrypt every credential with the configured keys; exit 1 if any fails."""
-    with _errors():
-        result = _vault().store.verify(on_failure=_report_failure)
-    if result.ok:
-        click.echo(f"verified {result.checked} credential(s): all readable")
-        return
-    click.echo(
-        f"verified {result.checked} credential(s): {len(result.failures)} failed "
-        f"({', '.join(f.name for f in result.failures)})"
-    )
-    sys.exit(1)
+    with known_errors(*KNOWN):
+        result = ocore_vault.credentials().verify(on_failure=_report_failure)
+    failures = [_failure(f) for f in result.failures]
+    text = f"verified {result.checked} credential(s): all readable"
+    if failures:
+        names = ", ".join(f["name"] for f in failures)
+        text = f"verified {result.checked} credential(s): {len(failures)} failed ({names})"
+    emit({"checked": result.checked, "ok": result.ok, "failures": failures}, as_json, text)
+    sys.exit(0 if result.ok else 1)
 
 
-def _rotation_summary(result: RotationResult) -> str:
+def _rotation_text(result: RotationResult) -> str:
     text = (
         f"rotated {result.rotated} credential(s) to key id {result.active_key_id} in "
         f"{result.batches} batch(es), {result.elapsed:.2f}s"
     )
     if result.skipped:
         text += f"; {result.skipped} changed concurrently and kept the newer write"
-    return text
+    if result.complete:
+        return (
+            f"{text}\nevery credential is on the active key; previous keys can leave "
+            "SSH_ENCRYPTION_KEY_PREVIOUS"
+        )
+    return (
+        f"{text}\n{result.remaining} credential(s) are still not on the active key "
+        "(failed, locked by another writer, or on an unknown key): see `ocore vault status`, "
+        "then rerun `ocore vault rotate`"
+    )
+
+
+def _batch_done(result: RotationResult) -> None:
+    progress(
+        f"vault rotate: batch {result.batches}: {result.rotated} rotated, "
+        f"{result.skipped} skipped, {len(result.failures)} failed"
+    )
 
 
 @vault_group.command("rotate")
@@ -288,51 +287,55 @@ def _rotation_summary(result: RotationResult) -> str:
     show_default=True,
     help="Rows per transaction.",
 )
-@with_app
-def rotate_command(batch_size: int) -> None:
+@json_option
+@with_vault
+def rotate_command(batch_size: int, as_json: bool) -> None:
     """Re-encrypt every credential on a previous key with the active key (safe to rerun)."""
-    with _errors():
-        vault = _vault()
-        result = rotate(vault.store.engine, vault.keyring, batch_size)
+    with known_errors(*KNOWN):
+        store = ocore_vault.credentials()
+        result = rotate(store.engine, store.keyring, batch_size, on_batch=_batch_done)
     for failure in result.failures:
         _report_failure(failure)
-    click.echo(_rotation_summary(result))
-    if result.complete:
-        click.echo(
-            "every credential is on the active key; previous keys can leave "
-            "SSH_ENCRYPTION_KEY_PREVIOUS"
-        )
-        return
-    click.echo(
-        f"{result.remaining} credential(s) are still not on the active key "
-        "(failed, locked by another writer, or on an unknown key): see `ocore vault status`, "
-        "then rerun `ocore vault rotate`"
-    )
-    sys.exit(1)
+    summary: dict[str, Any] = {
+        "active_key_id": result.active_key_id,
+        "rotated": result.rotated,
+        "batches": result.batches,
+        "skipped": result.skipped,
+        "remaining": result.remaining,
+        "complete": result.complete,
+        "elapsed_s": round(result.elapsed, 3),
+        "failures": [_failure(f) for f in result.failures],
+    }
+    emit(summary, as_json, _rotation_text(result))
+    sys.exit(0 if result.complete else 1)
 
 
 @vault_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@with_app
+@json_option
+@with_vault
 def status_command(as_json: bool) -> None:
     """Rows per key id and which configured key each is: active, previous #N or UNKNOWN."""
-    with _errors():
-        status = _vault().store.status()
-    if as_json:
-        emit_json(status.to_dict())
-        return
-    click.echo(f"active key id: {status.active_key_id} ({status.active_source})")
-    rows = [("KEY ID", "ROWS", "KEY")]
-    rows += [(k.key_id, str(k.rows), k.role) for k in status.keys]
-    _table(rows)
-    click.echo(f"credentials: {status.rows_total}")
-    if status.rows_on_previous_keys:
-        click.echo(
-            f"{status.rows_on_previous_keys} credential(s) on previous keys: "
-            "run `ocore vault rotate`"
-        )
-    if status.unknown_keys:
-        click.echo(
-            f"{status.rows_on_unknown_keys} credential(s) on UNKNOWN key ids: add the key "
-            "that wrote them to SSH_ENCRYPTION_KEY_PREVIOUS, or delete them"
-        )
+    with known_errors(*KNOWN):
+        status = ocore_vault.credentials().status()
+
+    def text() -> None:
+        click.echo(f"active key id: {status.active_key_id} ({status.active_source})")
+        table(("KEY ID", "ROWS", "KEY"), [(k.key_id, k.rows, k.role) for k in status.keys])
+        click.echo(f"credentials: {status.rows_total}")
+        if status.rows_on_previous_keys:
+            click.echo(
+                f"{status.rows_on_previous_keys} credential(s) on previous keys: "
+                "run `ocore vault rotate`"
+            )
+        if status.unknown_keys:
+            click.echo(
+                f"{status.rows_on_unknown_keys} credential(s) on UNKNOWN key ids: add the key "
+                "that wrote them to SSH_ENCRYPTION_KEY_PREVIOUS, or delete them"
+            )
+
+    emit(status.to_dict(), as_json, text)
+
+
+def commands() -> list[click.Command]:
+    """The ``cli_commands`` hook."""
+    return [vault_group]

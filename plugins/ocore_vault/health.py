@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import ocore_vault
 from ocore_flask.health import CheckResult, HealthContributor, degraded, ok
-from ocore_flask.state import plugin_state
 from ocore_vault.store import VaultNotMigrated
 
 
 def check_vault() -> CheckResult:
     """Rows per key id; degraded when a row is on a key id no configured key has."""
-    store = plugin_state("vault").store
+    store = ocore_vault.credentials()
     try:
         status = store.status()
     except VaultNotMigrated:
@@ -39,3 +39,8 @@ CONTRIBUTOR = HealthContributor(
     timeout=2.0,
     description="Credential vault: active key id, rows per key id, rows still to rotate.",
 )
+
+
+def contributors() -> list[HealthContributor]:
+    """The ``health_contributors`` hook."""
+    return [CONTRIBUTOR]

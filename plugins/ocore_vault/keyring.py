@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ocore_vault.crypto import MIN_SECRET_LENGTH, SOURCE_JWT_SECRET, KeyRing, VaultKey
 
 if TYPE_CHECKING:
-    from ocore_flask.config import Config
+    from ocore_vault.settings import VaultSettings
 
 __all__ = ["UNKNOWN", "ConfiguredKeyRing", "active_source", "build_keyring", "key_role"]
 
@@ -37,11 +37,12 @@ class ConfiguredKeyRing(KeyRing):
         self.roles = dict(roles)
 
 
-def build_keyring(config: Config) -> ConfiguredKeyRing:
+def build_keyring(
+    settings: VaultSettings, *, jwt_secret: str | None, development: bool
+) -> ConfiguredKeyRing:
     """Derive every configured key once; the config core has already validated the values."""
-    development = not config.mode.strict
-    jwt_secret = config.plain("JWT_SECRET")
-    secret = config.plain("SSH_ENCRYPTION_KEY")
+    secret = settings.encryption_key.reveal() if settings.encryption_key else None
+    previous_secrets = settings.encryption_key_previous
     if secret:
         active = VaultKey.from_secret(secret)
     elif development and jwt_secret:
@@ -51,7 +52,8 @@ def build_keyring(config: Config) -> ConfiguredKeyRing:
 
     previous: list[VaultKey] = []
     roles: dict[bytes, str] = {}
-    for number, old in enumerate(config.plain("SSH_ENCRYPTION_KEY_PREVIOUS") or (), start=1):
+    olds = previous_secrets.reveal() if previous_secrets else ()
+    for number, old in enumerate(olds, start=1):
         key = VaultKey.from_secret(old)
         if key.key_id == active.key_id:
             log.warning("vault: SSH_ENCRYPTION_KEY_PREVIOUS #%d is the active key", number)

@@ -8,9 +8,12 @@ from ocore_flask.config import (
     Context,
     Derived,
     PerMode,
-    Setting,
+    Secret,
     kinds,
     rules,
+    section,
+    setting,
+    settings_of,
 )
 
 KEY_FIX = (
@@ -32,8 +35,11 @@ def _each_long_enough(keys: tuple[str, ...], _: Context) -> str | None:
     return None
 
 
-SETTINGS = (
-    Setting(
+@section
+class VaultSettings:
+    """The vault's settings: the active encryption key and the decrypt-only previous ones."""
+
+    encryption_key: Secret[str] | None = setting(
         "SSH_ENCRYPTION_KEY",
         kinds.text(),
         "Encrypts stored SSH credentials (AES-256-GCM via HKDF). Development derives it from "
@@ -43,13 +49,16 @@ SETTINGS = (
         example="<openssl rand -base64 48>",
         checks=(rules.min_length(32, fix=KEY_FIX), rules.strong_secret(fix=KEY_FIX)),
         fix=KEY_FIX,
-    ),
-    Setting(
+    )
+
+    encryption_key_previous: Secret[tuple[str, ...]] | None = setting(
         "SSH_ENCRYPTION_KEY_PREVIOUS",
         kinds.secret_list(),
         "Comma-separated earlier keys, decrypt only, until `ocore vault rotate` moved all rows.",
         secret=True,
         example="",
         checks=(Check("each at least 32 characters", _each_long_enough),),
-    ),
-)
+    )
+
+
+SETTINGS = settings_of(VaultSettings)

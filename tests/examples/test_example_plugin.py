@@ -9,13 +9,14 @@ import site
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ocore_flask.testing import assert_contributor_conforms, make_app, rich_health
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
-from tests.support.processes import REPO, base_env
+from ocore_flask.state import get_state
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, assert_contributor_conforms, base_env
 
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ocore-plugin-example"
 
 
@@ -125,23 +126,33 @@ def test_disabling_the_example_removes_it(fresh_venv):
     assert result.returncode == 0 and "EXAMPLE_GREETING" not in result.stdout
 
 
-def test_example_contributor_passes_the_conformance_check():
+@pytest.fixture
+def example_plugin() -> Any:
+    """The example's plugin object, imported from its source tree (not installed here)."""
     sys.path.insert(0, str(EXAMPLE))
     try:
-        from ocore_plugin_example import ExamplePlugin
+        from ocore_plugin_example import plugin
     finally:
         sys.path.remove(str(EXAMPLE))
-    plugin = ExamplePlugin()
-    from ocore_flask import close_app
+    return plugin
 
-    app = make_app([plugin])
-    try:
-        (contributor,) = plugin.health_contributors()
-        assert_contributor_conforms(contributor, app=app, secrets=[JWT_SECRET])
-        status, payload = rich_health(app)
-        assert status == 200 and payload["checks"]["example"]["status"] == "ok"
-    finally:
-        close_app(app)
+
+@pytest.fixture
+def app_plugins(example_plugin) -> list:
+    """The kit's ``app`` (and so ``client``) holds only the example plugin."""
+    return [example_plugin]
+
+
+def test_example_contributor_passes_the_conformance_check(app, example_plugin, rich_health):
+    (contributor,) = get_state(app).plugins.call(example_plugin, "health_contributors")
+    assert_contributor_conforms(contributor, app=app, secrets=[JWT_SECRET, HEALTH_TOKEN])
+    status, payload = rich_health(app)
+    assert status == 200 and payload["checks"]["example"]["status"] == "ok"
+
+
+def test_the_kit_client_serves_the_anonymous_health(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
 
 def test_conformance_check_catches_a_bad_contributor():

@@ -10,35 +10,39 @@ import click
 import pytest
 
 from ocore_flask import create_app, discovery
-from ocore_flask.config import ConfigError, Setting, kinds
-from ocore_flask.discovery import load_commands, load_plugins
+from ocore_flask.config import ConfigError, Setting, kinds, make_section
+from ocore_flask.discovery import load_commands, load_contributors, load_plugins
 from ocore_flask.health.contributor import HealthContributor, ok
 from ocore_flask.plugin import Plugin
-from tests.conftest import JWT_SECRET
+from ocore_flask.testing import JWT_SECRET
 
 
-def make(name: str, *, requires=(), core=False, settings=(), sections=(), commands=()) -> Plugin:
-    """A small plugin object for an explicit plugin list."""
-
-    class Fake(Plugin):
-        def health_contributors(self):
-            return [HealthContributor(s, lambda: ok()) for s in sections]
-
-        def cli_commands(self):
-            return [click.Command(c) for c in commands]
-
-    Fake.name = name
-    Fake.requires = tuple(requires)
-    Fake.core = core
-    Fake.settings = tuple(Setting(n, kinds.text(), f"{n} of {name}") for n in settings)
-    return Fake()
+def make(
+    name: str, *, requires=(), core=False, settings=(), sections=(), commands=(), **hooks
+) -> Plugin:
+    """A small plugin declaration for an explicit plugin list."""
+    return Plugin(
+        name,
+        requires=tuple(requires),
+        core=core,
+        settings=make_section(
+            "FakeSettings", [Setting(n, kinds.text(), f"{n} of {name}") for n in settings]
+        )
+        if settings
+        else None,
+        hooks={
+            "health_contributors": lambda: [HealthContributor(s, lambda: ok()) for s in sections],
+            "cli_commands": lambda: [click.Command(c) for c in commands],
+            **hooks,
+        },
+    )
 
 
 def names(plugins: list[Any]) -> list[str]:
     return [p.name for p in plugins]
 
 
-def messages(found: discovery.PluginSet, variable: str | None = None) -> list[str]:
+def messages(found: discovery.PluginManager, variable: str | None = None) -> list[str]:
     return [p.message for p in found.problems if variable is None or p.variable == variable]
 
 
@@ -126,9 +130,10 @@ def test_a_plugin_cannot_take_over_a_host_setting() -> None:
 
 def test_duplicate_health_sections_name_both_owners() -> None:
     found = load_plugins({}, [make("one", sections=["queue"]), make("two", sections=["queue"])])
+    assert messages(found) == [], "health sections are collected when an app is built"
+    assert [(owner, c.name) for owner, c in load_contributors(found)] == [("one", "queue")]
     (message,) = messages(found)
     assert "health section 'queue' is declared by both one and two" in message
-    assert [(owner, c.name) for owner, c in found.contributors] == [("one", "queue")]
 
 
 def test_duplicate_and_reserved_commands_name_both_owners() -> None:
@@ -153,14 +158,13 @@ def test_duplicates_stop_startup_with_every_problem(dev_env) -> None:
 
 @pytest.mark.parametrize("hook_name", ["health_contributors", "cli_commands"])
 def test_a_failing_declaration_hook_is_a_problem_naming_the_plugin(hook_name: str) -> None:
-    broken = make("broken")
-
     def fail():
         raise ImportError("No module named 'broken.cli'")
 
-    setattr(broken, hook_name, fail)
+    broken = make("broken", **{hook_name: fail})
     found = load_plugins({}, [broken, make("mail")])  # must not raise
     load_commands(found)  # must not raise either
+    load_contributors(found)
     (problem,) = found.problems
     assert problem.variable == "plugin:broken"
     assert "broken" in problem.message and "broken.cli" in problem.message
@@ -186,7 +190,7 @@ def test_disabled_plugins_are_dropped_with_their_declarations() -> None:
     assert names(found.active) == ["ssh"]
     assert found.problems == []
     assert "MAIL_X" not in {s.name for s in found.settings}
-    assert found.contributors == []
+    assert load_contributors(found) == []
     assert found.record("mail").enabled is False
 
 
@@ -245,17 +249,25 @@ def installed(monkeypatch):
 
 
 def test_entry_point_plugins_carry_distribution_and_version(installed) -> None:
-    class Cls(Plugin):
-        name = "byclass"
-
     installed(
         FakeEntryPoint("alpha", make("alpha"), FakeDist("acme-alpha", "1.2.3")),
-        FakeEntryPoint("byclass", Cls, FakeDist("acme-cls", "0.1")),
+        FakeEntryPoint("beta", make("beta"), FakeDist("acme-beta", "0.1")),
     )
     found = load_plugins({})
     assert found.record("alpha").label == "alpha (acme-alpha 1.2.3)"
-    assert isinstance(found.record("byclass").plugin, Cls)
-    assert names(found.active) == ["alpha", "byclass"]
+    assert found.record("beta").label == "beta (acme-beta 0.1)"
+    assert names(found.active) == ["alpha", "beta"]
+
+
+def test_an_entry_point_that_is_not_a_plugin_declaration_is_reported(installed) -> None:
+    class OldStyle:
+        name = "oldstyle"
+
+    installed(FakeEntryPoint("oldstyle", OldStyle, FakeDist("acme-old", "0.1")))
+    found = load_plugins({})
+    (message,) = messages(found, "plugin:oldstyle")
+    assert "not an ocore_flask.Plugin declaration" in message and "acme-old" in message
+    assert found.active == []
 
 
 def test_duplicate_entry_point_names_name_both_distributions(installed) -> None:

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import pytest
 
+from ocore_database.testing import first_party_plugins
 from ocore_flask import settings as host_settings
 from ocore_flask.config import Config, Mode, resolve
 from ocore_flask.discovery import load_plugins
 from ocore_flask.plugin import Plugin
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, SSH_KEY, first_party_plugins
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
 
 OTHER_TOKEN = "prev-health-Wq4Er7Ty1Ui5Op8As2Df6Gh9Jk"
 PUBLIC = "https://ocore.example.com"
 
 
-class Extra(Plugin):
-    """A plugin with nothing to declare, so OCORE_DISABLED_PLUGINS has a valid name to take."""
-
-    name = "extra"
+#: A plugin with nothing to declare, so OCORE_DISABLED_PLUGINS has a valid name to take.
+EXTRA = Plugin("extra")
 
 
 def host(environ: dict[str, str]) -> Config:
     """Resolve the host's own settings (no first-party plugins)."""
-    found = load_plugins(environ, [Extra()])
+    found = load_plugins(environ, [EXTRA])
     return resolve(environ, found.settings, found.rules, found.problems)
 
 

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ocore_flask.discovery import load_plugins
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
-from tests.support.processes import base_env, run, script
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY, base_env, run, script
 
 DB_PASSWORD = "S3cr3t-P@ss"
 DB_ENCODED = "S3cr3t-P%40ss"
@@ -252,3 +251,13 @@ def test_no_secret_value_reaches_any_output(runs) -> None:
         output = result.stdout + result.stderr
         for needle in NEEDLES:
             assert needle not in output, f"{key} printed a secret"
+
+
+# --- --json on the text commands --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "key"), [("docs", "markdown"), ("example", "env")])
+def test_docs_and_example_wrap_their_text_in_one_json_document(runs, command: str, key: str):
+    result = execute(OCORE + ["config", command, "--json"], COMMANDS[command][1])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {key: runs[command].stdout}

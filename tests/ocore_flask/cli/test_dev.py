@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 
-from tests.support.processes import Server, base_env, free_port, script
+from ocore_flask.testing import ServerProcess, base_env, free_port, script
 
 
 def _postgres_running(data_dir: str) -> bool:
@@ -23,7 +23,7 @@ def _secrets(path) -> dict[str, str]:
 
 def _run_once(instance, port: int) -> tuple[dict, str]:
     env = base_env({"OCORE_INSTANCE_PATH": str(instance)})
-    server = Server([script("ocore"), "dev", "--port", str(port)], env, port)
+    server = ServerProcess([script("ocore"), "dev", "--port", str(port)], env, port)
     with server:
         with urllib.request.urlopen(f"{server.url}/api/health", timeout=5) as response:
             assert response.read() == b'{"status":"ok"}'
@@ -104,6 +104,6 @@ def test_dev_refuses_a_strict_mode(tmp_path):
 def test_database_url_from_the_environment_wins(tmp_path, database_url):
     port = free_port()
     env = base_env({"OCORE_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": database_url})
-    with Server([script("ocore"), "dev", "--port", str(port)], env, port) as server:
+    with ServerProcess([script("ocore"), "dev", "--port", str(port)], env, port) as server:
         assert server.stop(signal.SIGINT) == 0
     assert not (tmp_path / "postgres").exists()

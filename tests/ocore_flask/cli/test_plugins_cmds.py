@@ -9,8 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import JWT_SECRET
-from tests.support.processes import base_env, run, script
+from ocore_flask.testing import JWT_SECRET, base_env, run, script
 
 FIRST_PARTY = {"database", "vault", "mail", "ssh"}
 KEYS = [
@@ -23,9 +22,12 @@ KEYS = [
     "core",
     "requires",
     "error",
+    "hooks",
     "settings",
     "health_sections",
     "commands",
+    "routes",
+    "tasks",
 ]
 # Broken on purpose (production, JWT_SECRET in the wrong variable): listing must still work.
 BROKEN = {"ENVIRONMENT": "production", "JWT_SECRETS": JWT_SECRET}

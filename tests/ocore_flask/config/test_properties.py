@@ -6,14 +6,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ocore_database.testing import first_party_plugins
 from ocore_flask import settings as host_settings
-from ocore_flask.config import Config, ConfigError, Mode, load, resolve
+from ocore_flask.config import Config, ConfigError, Mode, load, resolve, settings_of
 from ocore_flask.discovery import load_plugins
-from tests.conftest import JWT_SECRET, SSH_KEY, first_party_plugins
+from ocore_flask.testing import JWT_SECRET, SSH_KEY
 
 PLUGINS = first_party_plugins()
 # Read the declarations directly (no hooks run at import time): host settings, then plugins'.
-DECLARED = [*host_settings.SETTINGS, *(s for p in PLUGINS for s in p.settings)]
+DECLARED = [*host_settings.SETTINGS, *(s for p in PLUGINS for s in settings_of(p.settings))]
 NAMES = sorted(s.name for s in DECLARED)
 EXAMPLES = sorted({s.example for s in DECLARED if s.example})
 PLAUSIBLE = [

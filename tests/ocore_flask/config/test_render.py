@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ocore_database.testing import first_party_plugins
 from ocore_flask.config import (
     REQUIRED,
     Check,
@@ -19,7 +20,7 @@ from ocore_flask.config import (
     resolve,
 )
 from ocore_flask.discovery import load_plugins
-from tests.conftest import JWT_SECRET, first_party_plugins
+from ocore_flask.testing import JWT_SECRET
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

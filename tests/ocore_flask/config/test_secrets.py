@@ -10,10 +10,11 @@ import pickle
 
 import pytest
 
+from ocore_database.testing import first_party_plugins
 from ocore_flask.config import ConfigError, Secret, load, render, resolve, reveal
 from ocore_flask.config.secrets import fingerprint
 from ocore_flask.discovery import load_plugins
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, SSH_KEY, first_party_plugins
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
 
 DB_PASSWORD = "S3cr3t-P@ss"
 DB_PASSWORD_ENCODED = "S3cr3t-P%40ss"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from ocore_flask.testing import make_app
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, make_app
 
 app = make_app(
     [], {"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET, "HEALTH_CHECK_TOKEN": HEALTH_TOKEN}

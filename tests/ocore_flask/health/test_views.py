@@ -11,28 +11,25 @@ from ocore_flask.health import HealthContributor, fail, ok
 from ocore_flask.health.contributor import RESERVED_NAMES
 from ocore_flask.health.service import BUILD_COMMIT_FILE
 from ocore_flask.plugin import Plugin
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET
 
 PREVIOUS_TOKEN = "prev-health-Zx9Cv8Bn7Mq6Wr5Et4Yu3Io2Pa1Sd0F"
 
 
-class Counting(Plugin):
-    """A plugin whose contributors count their calls."""
-
-    name = "counting"
+class Counting:
+    """A plugin whose contributor counts its calls."""
 
     def __init__(self, *, critical_status: str = "ok") -> None:
         self.calls = 0
         self.lock = threading.Lock()
         self.critical_status = critical_status
+        contributor = HealthContributor("counting", self._check, critical=True, timeout=1.0)
+        self.plugin = Plugin("counting", hooks={"health_contributors": lambda: [contributor]})
 
     def _check(self):
         with self.lock:
             self.calls += 1
         return ok({"calls": self.calls}) if self.critical_status == "ok" else fail("down")
-
-    def health_contributors(self):
-        return [HealthContributor("counting", self._check, critical=True, timeout=1.0)]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -51,7 +48,7 @@ def plugin():
 
 @pytest.fixture
 def client(make_app, plugin):
-    return make_app(_env(HEALTH_CHECK_TOKEN_PREVIOUS=PREVIOUS_TOKEN), [plugin]).test_client()
+    return make_app(_env(HEALTH_CHECK_TOKEN_PREVIOUS=PREVIOUS_TOKEN), [plugin.plugin]).test_client()
 
 
 def test_anonymous_is_exactly_ok_no_store_and_runs_nothing(client, plugin):
@@ -140,7 +137,7 @@ def test_token_in_the_query_string_is_ignored(client, plugin):
 
 def test_any_bearer_is_refused_while_no_token_is_configured(make_app, plugin):
     client = make_app(
-        {"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET}, [plugin]
+        {"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET}, [plugin.plugin]
     ).test_client()
     response = client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
     assert response.status_code == 401 and plugin.calls == 0
@@ -148,7 +145,7 @@ def test_any_bearer_is_refused_while_no_token_is_configured(make_app, plugin):
 
 
 def test_critical_failure_gives_503_with_the_payload(make_app):
-    client = make_app(_env(), [Counting(critical_status="fail")]).test_client()
+    client = make_app(_env(), [Counting(critical_status="fail").plugin]).test_client()
     response = client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
     assert response.status_code == 503
     assert response.json["status"] == "fail"
@@ -157,30 +154,24 @@ def test_critical_failure_gives_503_with_the_payload(make_app):
 
 
 def test_commit_comes_from_ocore_commit(make_app, plugin):
-    client = make_app(_env(OCORE_COMMIT="3f2c1ab"), [plugin]).test_client()
+    client = make_app(_env(OCORE_COMMIT="3f2c1ab"), [plugin.plugin]).test_client()
     body = client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}).json
     assert body["commit"] == "3f2c1ab"
 
 
 def test_no_configured_secret_appears_in_the_rich_payload(make_app):
-    class Leaky(Plugin):
-        name = "leaky"
-
-        def health_contributors(self):
-            return [
-                HealthContributor(
-                    "leaky",
-                    lambda: ok(
-                        {
-                            "echo": f"jwt={JWT_SECRET} token {HEALTH_TOKEN}",
-                            "url": "postgres://u:Pa55-Word@db/x",
-                            "authorization": f"Bearer {HEALTH_TOKEN}",
-                        }
-                    ),
-                )
-            ]
-
-    client = make_app(_env(), [Leaky()]).test_client()
+    leaky = HealthContributor(
+        "leaky",
+        lambda: ok(
+            {
+                "echo": f"jwt={JWT_SECRET} token {HEALTH_TOKEN}",
+                "url": "postgres://u:Pa55-Word@db/x",
+                "authorization": f"Bearer {HEALTH_TOKEN}",
+            }
+        ),
+    )
+    plugin = Plugin("leaky", hooks={"health_contributors": lambda: [leaky]})
+    client = make_app(_env(), [plugin]).test_client()
     text = client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}).get_data(
         as_text=True
     )
@@ -190,7 +181,7 @@ def test_no_configured_secret_appears_in_the_rich_payload(make_app):
 
 def test_cache_window_runs_each_contributor_once_for_concurrent_callers(make_app):
     plugin = Counting()
-    client_app = make_app(_env(HEALTH_CACHE_TTL="5s"), [plugin])
+    client_app = make_app(_env(HEALTH_CACHE_TTL="5s"), [plugin.plugin])
     headers = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
     statuses = []
 
@@ -209,13 +200,9 @@ def test_cache_window_runs_each_contributor_once_for_concurrent_callers(make_app
 def test_hung_contributor_is_reported_as_timed_out_in_time(make_app):
     release = threading.Event()
 
-    class Hung(Plugin):
-        name = "hung"
-
-        def health_contributors(self):
-            return [HealthContributor("hung", lambda: release.wait(30) and ok(), timeout=0.5)]
-
-    client = make_app(_env(), [Hung()]).test_client()
+    hung = HealthContributor("hung", lambda: release.wait(30) and ok(), timeout=0.5)
+    plugin = Plugin("hung", hooks={"health_contributors": lambda: [hung]})
+    client = make_app(_env(), [plugin]).test_client()
     started = time.monotonic()
     response = client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
     elapsed = time.monotonic() - started
@@ -230,13 +217,9 @@ def test_hung_contributor_is_reported_as_timed_out_in_time(make_app):
 def test_health_timeout_setting_caps_contributor_timeouts(make_app):
     release = threading.Event()
 
-    class Slow(Plugin):
-        name = "slow"
-
-        def health_contributors(self):
-            return [HealthContributor("slow", lambda: release.wait(30) and ok(), timeout=10)]
-
-    client = make_app(_env(HEALTH_TIMEOUT="300ms"), [Slow()]).test_client()
+    slow = HealthContributor("slow", lambda: release.wait(30) and ok(), timeout=10)
+    plugin = Plugin("slow", hooks={"health_contributors": lambda: [slow]})
+    client = make_app(_env(HEALTH_TIMEOUT="300ms"), [plugin]).test_client()
     started = time.monotonic()
     client.get("/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
     release.set()

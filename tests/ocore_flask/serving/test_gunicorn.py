@@ -10,8 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
-from tests.support.processes import Server, base_env, free_port, run, script
+from ocore_flask.testing import (
+    HEALTH_TOKEN,
+    JWT_SECRET,
+    ServerProcess,
+    base_env,
+    free_port,
+    run,
+    script,
+)
 
 
 def _rich(url: str) -> tuple[int, dict]:
@@ -47,7 +54,7 @@ def test_preload_with_two_workers_gives_each_its_own_connections(database_url):
         }
     )
     argv = [script("gunicorn"), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
-    with Server(argv, env, port) as server:
+    with ServerProcess(argv, env, port) as server:
         with ThreadPoolExecutor(16) as pool:
             results = list(pool.map(lambda _: _rich(server.url + "/api/health"), range(60)))
         assert [status for status, _ in results] == [200] * 60

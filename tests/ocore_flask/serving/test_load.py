@@ -11,13 +11,12 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
-from tests.support.processes import Server, base_env, free_port, script
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, ServerProcess, base_env, free_port, script
 
 RICH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
-def _serve(port: int, database_url: str, **extra: str) -> Server:
+def _serve(port: int, database_url: str, **extra: str) -> ServerProcess:
     env = base_env(
         {
             "ENVIRONMENT": "development",
@@ -28,7 +27,8 @@ def _serve(port: int, database_url: str, **extra: str) -> Server:
             **extra,
         }
     )
-    return Server([script("ocore"), "serve", "--host", "127.0.0.1", "--port", str(port)], env, port)
+    argv = [script("ocore"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return ServerProcess(argv, env, port)
 
 
 def _load(

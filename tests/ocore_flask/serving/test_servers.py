@@ -11,10 +11,18 @@ import time
 
 import pytest
 
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
-from tests.support.processes import Server, base_env, free_port, run, script
+from ocore_flask.testing import (
+    HEALTH_TOKEN,
+    JWT_SECRET,
+    SSH_KEY,
+    ServerProcess,
+    base_env,
+    free_port,
+    run,
+    script,
+)
 
-APP = "tests.support.served_app:app"
+APP = "tests.ocore_flask.serving.served_app:app"
 BASE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -72,7 +80,7 @@ def kind(request) -> str:
 
 def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
     port = free_port()
-    with Server(_argv(kind, port), _env(database_url, "production"), port) as server:
+    with ServerProcess(_argv(kind, port), _env(database_url, "production"), port) as server:
         status, headers, body = _get(port, "/api/health")
         assert status == 200 and body == b'{"status":"ok"}'
         for name, value in BASE_HEADERS.items():
@@ -109,7 +117,7 @@ def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
 
 def test_development_mode_relaxes_hsts_and_secure(kind, database_url):
     port = free_port()
-    with Server(_argv(kind, port), _env(database_url, "development"), port):
+    with ServerProcess(_argv(kind, port), _env(database_url, "development"), port):
         _, headers, _ = _get(port, "/api/health")
         assert "Strict-Transport-Security" not in headers
         for name, value in BASE_HEADERS.items():
@@ -122,7 +130,7 @@ def test_development_mode_relaxes_hsts_and_secure(kind, database_url):
 def test_forwarded_headers_are_trusted_for_exactly_the_configured_hops(kind, database_url, hops):
     port = free_port()
     env = _env(database_url, "development", TRUSTED_PROXY_HOPS=hops)
-    with Server(_argv(kind, port), env, port):
+    with ServerProcess(_argv(kind, port), env, port):
         spoofed = {"X-Forwarded-For": "6.6.6.6, 10.1.2.3", "X-Forwarded-Proto": "https"}
         _, _, body = _get(port, "/test/client", spoofed)
         seen = json.loads(body)
@@ -135,7 +143,7 @@ def test_forwarded_headers_are_trusted_for_exactly_the_configured_hops(kind, dat
 
 def test_sigterm_drains_a_slow_request_then_exits_0(kind, database_url):
     port = free_port()
-    server = Server(_argv(kind, port), _env(database_url, "development"), port).start()
+    server = ServerProcess(_argv(kind, port), _env(database_url, "development"), port).start()
     result: dict = {}
 
     def slow() -> None:

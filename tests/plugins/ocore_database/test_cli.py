@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import JWT_SECRET
-from tests.support.processes import base_env, run, script
+from ocore_flask.testing import JWT_SECRET, base_env, run, script
 
 
 def test_upgrade_then_current_on_an_empty_database(empty_database):
@@ -55,3 +54,42 @@ def test_unreachable_database_exits_69_with_a_clear_line(pg_server):
     assert "cannot use PostgreSQL at 127.0.0.1:9/ocore" in result.stderr
     assert "Hidden-Pa55" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_upgrade_json_reports_each_plugin(empty_database):
+    env = base_env(
+        {"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET, "DATABASE_URL": empty_database}
+    )
+    upgraded = run([script("ocore"), "db", "upgrade", "--json"], env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    report = json.loads(upgraded.stdout)
+    heads = json.loads(run([script("ocore"), "db", "current", "--json"], env).stdout)
+    assert report["revision"] == "head" and report["upgraded"] == list(heads)
+    assert report["plugins"] == {
+        name: {"before": None, "after": rev["head"]} for name, rev in heads.items()
+    }
+    again = json.loads(run([script("ocore"), "db", "upgrade", "--json"], env).stdout)
+    assert again["upgraded"] == [] and set(again["plugins"]) == set(heads)
+
+
+def test_upgrade_shows_progress_per_plugin_on_a_terminal(empty_database, monkeypatch):
+    from click.testing import CliRunner
+
+    from ocore_flask.cli import kit, ocore
+
+    for name, value in {
+        "ENVIRONMENT": "development",
+        "JWT_SECRET": JWT_SECRET,
+        "DATABASE_URL": empty_database,
+        "LOG_LEVEL": "warning",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(kit, "_stderr_is_terminal", lambda: True)
+    result = CliRunner().invoke(ocore, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("db upgrade: ")]
+    total = len(lines)
+    assert total >= 2, result.stderr  # the vault's and the SSH plugin's migrations at least
+    for i, line in enumerate(lines, 1):
+        assert " empty -> " in line and line.endswith(f"({i}/{total})"), line
+    assert len(result.stdout.splitlines()) == total  # "plugin: empty -> rev" per plugin

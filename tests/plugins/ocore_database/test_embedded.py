@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from ocore_database.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from tests.support.polling import wait_for
+from ocore_flask.testing import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import text
 
-from ocore_flask.state import plugin_state
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
+import ocore_database
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
@@ -44,7 +44,7 @@ def app(make_app, own_pg):
 
 
 def _query(app) -> int:
-    with plugin_state("database", app).connect() as conn:
+    with ocore_database.db(app).connect() as conn:
         return conn.execute(text("SELECT 1")).scalar_one()
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 import uuid
 
 import psycopg2
 import pytest
 
+from ocore_database.testing import with_database
 from ocore_flask.errors import EX_UNAVAILABLE, ServiceUnavailable
-from tests.conftest import HEALTH_TOKEN, with_database
+from ocore_flask.testing import HEALTH_TOKEN, free_port
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
@@ -27,12 +27,6 @@ def _backends(url: str, application_name: str) -> int:
             return cur.fetchone()[0]
     finally:
         conn.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_min_connections_are_open_right_after_startup(make_app, app_env, database_url):
@@ -67,7 +61,7 @@ def test_health_section_is_critical_and_carries_pool_metrics(make_app, app_env):
 
 
 def test_unreachable_server_fails_startup_with_status_69_within_the_wait(make_app, app_env):
-    port = _free_port()
+    port = free_port()
     url = f"postgresql://ocore:Sup3r-S3cret@127.0.0.1:{port}/ocore"
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:

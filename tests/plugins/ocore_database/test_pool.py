@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ocore_database.embedded import EmbeddedPostgres
 from ocore_database.pool import PgxPool, PoolClosedError, PoolStat, PoolTimeoutError
-from tests.support.polling import wait_for
+from ocore_flask.testing import wait_for
 
 pytestmark = pytest.mark.slow
 

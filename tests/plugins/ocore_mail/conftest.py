@@ -1,31 +1,23 @@
-"""Fixtures for the mail plugin wired into an app: a throwaway CA, an environment builder."""
+"""Fixtures for the mail plugin wired into an app: an environment builder, an app builder.
+
+The CA and its server certificate are the ``ocore_mail.testing`` kit's ``smtp_ca`` and
+``smtp_cert``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from ocore_mail.plugin import MailPlugin
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
-from tests.support.smtp import LOOPBACK, CertificateAuthority, ServerCertificate
+import ocore_mail
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET
+from ocore_mail.testing import LOOPBACK
 
 MailEnv = Callable[..., dict[str, str]]
 MailApp = Callable[..., Flask]
-
-
-@pytest.fixture(scope="session")
-def ca() -> Iterator[CertificateAuthority]:
-    with CertificateAuthority() as authority:
-        yield authority
-
-
-@pytest.fixture(scope="session")
-def cert(ca: CertificateAuthority) -> ServerCertificate:
-    return ca.issue()
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +50,6 @@ def mail_app(make_app: Callable[..., Flask]) -> MailApp:
     """``mail_app(environ)``: an app with only the mail plugin, closed after the test."""
 
     def build(environ: dict[str, str]) -> Flask:
-        return make_app(environ, [MailPlugin()])
+        return make_app(environ, [ocore_mail.plugin])
 
     return build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -10,13 +11,12 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 
+import ocore_mail
 from ocore_flask import create_app
 from ocore_flask.cli import ocore
+from ocore_flask.testing import JWT_SECRET, base_env, run, script
 from ocore_mail.cli import mail_group
-from ocore_mail.plugin import MailPlugin
-from tests.conftest import JWT_SECRET
-from tests.support.processes import base_env, run, script
-from tests.support.smtp import LOOPBACK, ClosedPort, SMTPTestServer
+from ocore_mail.testing import LOOPBACK, ClosedPort, SMTPTestServer
 
 USER = "mailer"
 PASSWORD = "Sup3r-S3cret-Pa55word!"
@@ -26,7 +26,7 @@ STEP = re.compile(r"^  (\w+)\s+(.*)$")
 
 def factory() -> Flask:
     """The app as ``flask --app`` would load it: from os.environ, with only the mail plugin."""
-    return create_app(plugins=[MailPlugin()])
+    return create_app(plugins=[ocore_mail.plugin])
 
 
 @pytest.fixture
@@ -83,15 +83,15 @@ def test_plain_server_every_step_is_printed_and_both_parts_arrive(setenv):
     assert html.get_content_type() == "text/html" and "<b>oCore</b>" in html.get_content()
 
 
-def test_starttls_and_auth_are_shown_but_never_the_password(setenv, ca, cert):
+def test_starttls_and_auth_are_shown_but_never_the_password(setenv, smtp_ca, smtp_cert):
     with SMTPTestServer(
-        tls="starttls", certificate=cert, require_starttls=True, users={USER: PASSWORD}
+        tls="starttls", certificate=smtp_cert, require_starttls=True, users={USER: PASSWORD}
     ) as server:
         setenv(
             server.port,
             SMTP_USERNAME=USER,
             SMTP_PASSWORD=PASSWORD,
-            SMTP_CA_FILE=ca.ca_file,
+            SMTP_CA_FILE=smtp_ca.ca_file,
             SMTP_TLS="starttls",
         )
         result = mail_test()
@@ -105,15 +105,20 @@ def test_starttls_and_auth_are_shown_but_never_the_password(setenv, ca, cert):
 
 
 @pytest.mark.parametrize("failure", ["closed port", "wrong password", "starttls not offered"])
-def test_failures_exit_1_with_one_clear_line(setenv, ca, cert, failure: str):
+def test_failures_exit_1_with_one_clear_line(setenv, smtp_ca, smtp_cert, failure: str):
     if failure == "closed port":
         with ClosedPort() as closed:
             setenv(closed.port)
             result = mail_test()
         expected = f"error: SMTP connect failed on {LOOPBACK}:{closed.port}: connection refused"
     elif failure == "wrong password":
-        with SMTPTestServer(tls="starttls", certificate=cert, users={USER: "other"}) as server:
-            setenv(server.port, SMTP_USERNAME=USER, SMTP_PASSWORD=PASSWORD, SMTP_CA_FILE=ca.ca_file)
+        with SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: "other"}) as server:
+            setenv(
+                server.port,
+                SMTP_USERNAME=USER,
+                SMTP_PASSWORD=PASSWORD,
+                SMTP_CA_FILE=smtp_ca.ca_file,
+            )
             result = mail_test()
         expected = f"error: SMTP auth failed on {LOOPBACK}:{server.port}: credentials rejected"
     else:
@@ -152,9 +157,9 @@ def test_a_broken_configuration_exits_78_with_the_report(setenv):
     assert "SMTP_PORT" in result.stderr and "Traceback" not in result.output
 
 
-def test_the_ocore_console_script_sends_a_test_message(pg_server, ca, cert):
+def test_the_ocore_console_script_sends_a_test_message(pg_server, smtp_ca, smtp_cert):
     with SMTPTestServer(
-        tls="starttls", certificate=cert, require_starttls=True, users={USER: PASSWORD}
+        tls="starttls", certificate=smtp_cert, require_starttls=True, users={USER: PASSWORD}
     ) as server:
         env = base_env(
             {
@@ -165,7 +170,7 @@ def test_the_ocore_console_script_sends_a_test_message(pg_server, ca, cert):
                 "SMTP_PORT": str(server.port),
                 "SMTP_USERNAME": USER,
                 "SMTP_PASSWORD": PASSWORD,
-                "SMTP_CA_FILE": str(ca.ca_file),
+                "SMTP_CA_FILE": str(smtp_ca.ca_file),
                 "SMTP_FROM": "oCore <noreply@example.com>",
             }
         )
@@ -186,3 +191,47 @@ def test_the_ocore_console_script_sends_a_test_message(pg_server, ca, cert):
         "text/plain",
         "text/html",
     ]
+
+
+def mail_test_json(address: str = TO) -> Result:
+    """``ocore mail test ADDRESS --json`` in-process, through the mail group."""
+    info = ScriptInfo(create_app=factory)
+    return CliRunner().invoke(mail_group, ["test", address, "--json"], obj=info)
+
+
+def test_json_lists_the_steps_and_the_outcome(setenv, smtp_ca, smtp_cert):
+    with SMTPTestServer(
+        tls="starttls", certificate=smtp_cert, require_starttls=True, users={USER: PASSWORD}
+    ) as server:
+        setenv(
+            server.port, SMTP_USERNAME=USER, SMTP_PASSWORD=PASSWORD, SMTP_CA_FILE=smtp_ca.ca_file
+        )
+        result = mail_test_json()
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    report = json.loads(result.stdout)
+    assert (report["to"], report["host"], report["port"]) == (TO, LOOPBACK, server.port)
+    assert [s["step"] for s in report["steps"]] == [
+        "connect", "ehlo", "tls", "auth", "mail", "rcpt", "data", "done"
+    ]  # fmt: skip
+    assert report["ok"] is True and report["accepted"] == [TO]
+    assert report["message_id"].startswith("<") and report["encryption"] == "starttls"
+    assert report["tls_version"].startswith("TLSv1.") and report["certificate_verified"] is True
+    assert report["authenticated_as"] == USER
+    assert len(server.messages) == 1 and PASSWORD not in result.output
+
+
+def test_json_failure_keeps_the_steps_and_one_error_line(setenv, smtp_ca, smtp_cert):
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: "other"}) as server:
+        setenv(
+            server.port, SMTP_USERNAME=USER, SMTP_PASSWORD=PASSWORD, SMTP_CA_FILE=smtp_ca.ca_file
+        )
+        result = mail_test_json()
+    assert result.exit_code == 1
+    expected = f"SMTP auth failed on {LOOPBACK}:{server.port}: credentials rejected"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {expected}")
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["error"].startswith(expected)
+    assert [s["step"] for s in report["steps"]][:3] == ["connect", "ehlo", "tls"]
+    assert PASSWORD not in result.output and server.messages == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ocore_mail.service import mail_service
-from tests.conftest import HEALTH_TOKEN
-from tests.support.smtp import LOOPBACK, ClosedPort, SilentServer, SMTPTestServer
+from ocore_flask.testing import HEALTH_TOKEN
+from ocore_mail import mailer
+from ocore_mail.testing import LOOPBACK, ClosedPort, SilentServer, SMTPTestServer
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 USER = "mailer"
@@ -35,7 +35,7 @@ def test_section_shows_where_mail_goes_and_the_last_send(mail_app, mail_env):
         assert data["last_send"] is None and data["probe"] is None
         assert server.commands == []  # no probe: the section does no I/O
 
-        mail_service(app).send("alice@example.com", "Hi", "text")
+        mailer(app).send("alice@example.com", "Hi", "text")
         _, after = rich(app)
     last = after["checks"]["mail"]["data"]["last_send"]
     assert last["outcome"] == "sent" and last["at"].endswith("Z")
@@ -47,7 +47,7 @@ def test_a_failed_last_send_degrades_the_section_but_not_the_service(mail_app, m
     with ClosedPort() as closed:
         app = mail_app(mail_env(closed.port, HEALTH_CACHE_TTL="0s"))
         try:
-            mail_service(app).send("alice@example.com", "Hi", "text")
+            mailer(app).send("alice@example.com", "Hi", "text")
         except Exception:
             pass
     status, payload = rich(app)
@@ -58,13 +58,13 @@ def test_a_failed_last_send_degrades_the_section_but_not_the_service(mail_app, m
     assert section["data"]["last_send"]["error"] == "ConnectFailed"
 
 
-def test_probe_ok_reports_the_tls_actually_used(mail_app, mail_env, ca, cert):
-    with SMTPTestServer(tls="starttls", certificate=cert, users={USER: PASSWORD}) as server:
+def test_probe_ok_reports_the_tls_actually_used(mail_app, mail_env, smtp_ca, smtp_cert):
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: PASSWORD}) as server:
         app = mail_app(
             mail_env(
                 server.port,
                 SMTP_HEALTH_PROBE="true",
-                SMTP_CA_FILE=ca.ca_file,
+                SMTP_CA_FILE=smtp_ca.ca_file,
                 SMTP_USERNAME=USER,
                 SMTP_PASSWORD=PASSWORD,
             )
@@ -91,9 +91,9 @@ def test_probe_failure_is_degraded_not_fail(mail_app, mail_env):
     assert section["data"]["probe"]["error"] == "ConnectFailed"
 
 
-def test_probe_untrusted_certificate_is_degraded(mail_app, mail_env, cert):
+def test_probe_untrusted_certificate_is_degraded(mail_app, mail_env, smtp_cert):
     # No SMTP_CA_FILE: the throwaway CA is not in the system store.
-    with SMTPTestServer(tls="starttls", certificate=cert) as server:
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert) as server:
         app = mail_app(mail_env(server.port, SMTP_HEALTH_PROBE="true", SMTP_TLS="starttls"))
         _, payload = rich(app)
     section = payload["checks"]["mail"]

@@ -12,38 +12,41 @@ import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
+import ocore_mail
 from ocore_flask import close_app, create_app
+from ocore_flask.config import settings_of
+from ocore_flask.discovery import load_plugins
 from ocore_flask.plugin import ENTRY_POINT_GROUP
-from ocore_flask.state import get_state
+from ocore_flask.testing import JWT_SECRET, free_port
 from ocore_mail.cli import mail_group
-from ocore_mail.plugin import MailPlugin
+from ocore_mail.dev import dev_mail_sink
 from ocore_mail.service import MailService, send_mail
 from ocore_mail.sink import MailSink, port_in_use
-from tests.conftest import JWT_SECRET
-from tests.support.processes import free_port
-from tests.support.smtp import LOOPBACK, SMTPTestServer
+from ocore_mail.testing import LOOPBACK, SMTPTestServer
 
 
 def test_the_entry_point_publishes_the_mail_plugin():
     (ep,) = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == "mail"]
-    assert isinstance(ep.load(), MailPlugin)
+    assert ep.load() is ocore_mail.plugin
 
 
 def test_hooks_declare_the_section_and_the_command():
-    plugin = MailPlugin()
-    (section,) = plugin.health_contributors()
+    plugin = ocore_mail.plugin
+    found = load_plugins({}, [plugin])
+    (section,) = found.call(plugin, "health_contributors")
     assert section.name == "mail" and section.critical is False
-    (group,) = plugin.cli_commands()
+    (group,) = found.call(plugin, "cli_commands")
     assert group.name == "mail" and "test" in group.commands
-    names = {setting.name for setting in plugin.settings}
+    names = {setting.name for setting in settings_of(plugin.settings)}
     assert {"SMTP_CA_FILE", "SMTP_HEALTH_PROBE"} <= names
 
 
 def test_init_app_stores_the_service_and_close_releases_it(mail_env):
-    app = create_app(mail_env(2525), [MailPlugin()])
-    assert isinstance(get_state(app).plugin_state["mail"], MailService)
+    app = create_app(mail_env(2525), [ocore_mail.plugin])
+    assert isinstance(ocore_mail.mailer(app), MailService)
     close_app(app)
-    assert "mail" not in get_state(app).plugin_state
+    with pytest.raises(RuntimeError, match="plugin 'mail' is not active"):
+        ocore_mail.mailer(app)
 
 
 def dev_environ(port: int, **variables: str) -> dict[str, str]:
@@ -67,11 +70,11 @@ def test_dev_services_starts_a_sink_and_app_mail_lands_in_instance(
     port = free_port()
     environ = dev_environ(port)
     caplog.set_level(logging.INFO, logger="ocore_mail")
-    with MailPlugin().dev_services(environ, tmp_path) as sink:
+    with dev_mail_sink(environ, tmp_path) as sink:
         assert isinstance(sink, MailSink) and sink.running
         assert (sink.host, sink.port) == (LOOPBACK, port)  # localhost is served on 127.0.0.1
         assert logging.getLogger("mail.log").getEffectiveLevel() >= logging.WARNING
-        app = create_app(environ, [MailPlugin()], instance_path=str(tmp_path))
+        app = create_app(environ, [ocore_mail.plugin], instance_path=str(tmp_path))
         try:
             with app.app_context():
                 send_mail("alice@example.com", "Welcome", "Hi Alice", "<p>Hi</p>")
@@ -80,7 +83,7 @@ def test_dev_services_starts_a_sink_and_app_mail_lands_in_instance(
         # The done-when: `ocore mail test` on a fresh machine ends up in the sink too.
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
-        factory = ScriptInfo(create_app=lambda: create_app(plugins=[MailPlugin()]))
+        factory = ScriptInfo(create_app=lambda: create_app(plugins=[ocore_mail.plugin]))
         result = CliRunner().invoke(mail_group, ["test", "you@example.com"], obj=factory)
         assert result.exit_code == 0, result.output
     assert not port_in_use(LOOPBACK, port), "the sink must stop with the context"
@@ -101,7 +104,7 @@ def test_dev_services_uses_a_server_that_already_listens(
     caplog.set_level(logging.INFO, logger="ocore_mail")
     with (
         SMTPTestServer() as server,
-        MailPlugin().dev_services(dev_environ(server.port), tmp_path) as sink,
+        dev_mail_sink(dev_environ(server.port), tmp_path) as sink,
     ):
         assert sink is None
     assert not (tmp_path / "mail").exists()
@@ -118,7 +121,7 @@ def test_dev_services_uses_a_server_that_already_listens(
 )
 def test_dev_services_starts_nothing_for_a_remote_or_invalid_address(tmp_path: Path, variables):
     environ = {**dev_environ(free_port()), **variables}
-    with MailPlugin().dev_services(environ, tmp_path) as sink:
+    with dev_mail_sink(environ, tmp_path) as sink:
         assert sink is None
     assert not (tmp_path / "mail").exists()
 
@@ -126,16 +129,16 @@ def test_dev_services_starts_nothing_for_a_remote_or_invalid_address(tmp_path: P
 def test_dev_services_restores_the_aiosmtpd_log_level(tmp_path: Path):
     logger = logging.getLogger("mail.log")
     logger.setLevel(logging.ERROR)  # the autouse fixture restores it afterwards
-    with MailPlugin().dev_services(dev_environ(free_port()), tmp_path) as sink:
+    with dev_mail_sink(dev_environ(free_port()), tmp_path) as sink:
         assert sink is not None and logger.level == logging.ERROR
     logger.setLevel(logging.NOTSET)
-    with MailPlugin().dev_services(dev_environ(free_port()), tmp_path):
+    with dev_mail_sink(dev_environ(free_port()), tmp_path):
         assert logger.level == logging.WARNING
     assert logger.level == logging.NOTSET
 
 
 def test_dev_services_on_an_explicit_loopback_address(tmp_path: Path):
     port = free_port()
-    with MailPlugin().dev_services(dev_environ(port, SMTP_HOST="127.0.0.1"), tmp_path) as sink:
+    with dev_mail_sink(dev_environ(port, SMTP_HOST="127.0.0.1"), tmp_path) as sink:
         assert sink is not None and (sink.host, sink.port) == ("127.0.0.1", port)
         assert port_in_use("127.0.0.1", port)

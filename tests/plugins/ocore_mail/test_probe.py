@@ -15,7 +15,7 @@ from ocore_mail.sender import (
     TLSFailed,
 )
 from ocore_mail.service import MailService
-from tests.support.smtp import LOOPBACK, ClosedPort, SilentServer, SMTPTestServer
+from ocore_mail.testing import LOOPBACK, ClosedPort, SilentServer, SMTPTestServer
 
 USER = "mailer"
 PASSWORD = "Sup3r-S3cret-Pa55word!"
@@ -43,11 +43,11 @@ def test_probe_plain_server():
 
 
 @pytest.mark.parametrize("variant", ["starttls", "implicit"])
-def test_probe_with_tls_and_credentials_never_authenticates(ca, cert, variant: str):
+def test_probe_with_tls_and_credentials_never_authenticates(smtp_ca, smtp_cert, variant: str):
     tls = "tls" if variant == "implicit" else "starttls"
-    with SMTPTestServer(tls=variant, certificate=cert, users={USER: PASSWORD}) as server:
+    with SMTPTestServer(tls=variant, certificate=smtp_cert, users={USER: PASSWORD}) as server:
         config = settings(
-            server.port, tls=tls, ca_file=ca.ca_file, username=USER, password=PASSWORD
+            server.port, tls=tls, ca_file=smtp_ca.ca_file, username=USER, password=PASSWORD
         )
         result = MailSender(config).probe()
     assert result.tls == ("implicit" if variant == "implicit" else "starttls")

@@ -29,7 +29,7 @@ from ocore_mail.sender import (
     effective_tls_mode,
     validate_address,
 )
-from tests.support.smtp import (
+from ocore_mail.testing import (
     LOOPBACK,
     CertificateAuthority,
     ClosedPort,
@@ -46,17 +46,6 @@ PASSWORD = "Sup3r-S3cret-Pa55word!"
 
 
 @pytest.fixture(scope="module")
-def ca() -> Iterator[CertificateAuthority]:
-    with CertificateAuthority() as authority:
-        yield authority
-
-
-@pytest.fixture(scope="module")
-def cert(ca: CertificateAuthority) -> ServerCertificate:
-    return ca.issue()
-
-
-@pytest.fixture(scope="module")
 def foreign_cert() -> Iterator[ServerCertificate]:
     """A certificate for the right names, from a CA nobody trusts."""
     with CertificateAuthority("untrusted CA") as other:
@@ -64,7 +53,7 @@ def foreign_cert() -> Iterator[ServerCertificate]:
 
 
 def settings(
-    port: int = 25, ca: CertificateAuthority | None = None, **overrides: Any
+    port: int = 25, smtp_ca: CertificateAuthority | None = None, **overrides: Any
 ) -> MailSettings:
     values: dict[str, Any] = {
         "host": LOOPBACK,
@@ -72,7 +61,7 @@ def settings(
         "from_addr": FROM,
         "timeout": 5.0,
         "strict": True,
-        "ca_file": ca.ca_file if ca else None,
+        "ca_file": smtp_ca.ca_file if smtp_ca else None,
     }
     values.update(overrides)
     return MailSettings(**values)
@@ -107,11 +96,11 @@ def test_effective_tls_mode_follows_the_port_conventions(tls: str, port: int, ex
     assert effective_tls_mode(tls, port) == expected
 
 
-def test_auto_upgrades_with_starttls_and_authenticates_under_tls(ca, cert):
+def test_auto_upgrades_with_starttls_and_authenticates_under_tls(smtp_ca, smtp_cert):
     steps: list[tuple[str, str]] = []
-    with SMTPTestServer(tls="starttls", certificate=cert, users={USER: PASSWORD}) as server:
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: PASSWORD}) as server:
         result = send(
-            settings(server.port, ca, username=USER, password=PASSWORD),
+            settings(server.port, smtp_ca, username=USER, password=PASSWORD),
             trace=lambda step, detail: steps.append((step, detail)),
         )
     assert server.verbs[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
@@ -137,27 +126,27 @@ def test_auto_falls_back_to_plain_when_starttls_is_not_offered():
     assert not server.messages[0].encrypted
 
 
-def test_auto_satisfies_a_server_that_requires_starttls(ca, cert):
-    with SMTPTestServer(tls="starttls", certificate=cert, require_starttls=True) as server:
-        result = send(settings(server.port, ca))
+def test_auto_satisfies_a_server_that_requires_starttls(smtp_ca, smtp_cert):
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert, require_starttls=True) as server:
+        result = send(settings(server.port, smtp_ca))
     assert result.tls == "starttls" and server.messages[0].encrypted
 
 
-def test_implicit_tls_mode(ca, cert):
-    with SMTPTestServer(tls="implicit", certificate=cert, users={USER: PASSWORD}) as server:
-        result = send(settings(server.port, ca, tls="tls", username=USER, password=PASSWORD))
+def test_implicit_tls_mode(smtp_ca, smtp_cert):
+    with SMTPTestServer(tls="implicit", certificate=smtp_cert, users={USER: PASSWORD}) as server:
+        result = send(settings(server.port, smtp_ca, tls="tls", username=USER, password=PASSWORD))
     assert result.tls == "implicit" and result.authenticated_as == USER
     assert "STARTTLS" not in server.verbs
     assert server.messages[0].encrypted
 
 
-def test_auto_on_port_465_speaks_implicit_tls(ca, cert):
+def test_auto_on_port_465_speaks_implicit_tls(smtp_ca, smtp_cert):
     # Binding 465 needs root (or CAP_NET_BIND_SERVICE) and a free port; the port rule itself
     # is covered by test_effective_tls_mode_follows_the_port_conventions.
     if not port_is_free(465):
         pytest.skip("cannot bind 127.0.0.1:465 here")
-    with SMTPTestServer(tls="implicit", certificate=cert, port=465) as server:
-        result = send(settings(465, ca, tls="auto"))
+    with SMTPTestServer(tls="implicit", certificate=smtp_cert, port=465) as server:
+        result = send(settings(465, smtp_ca, tls="auto"))
     assert result.tls == "implicit" and server.messages[0].encrypted
 
 
@@ -186,34 +175,34 @@ def test_implicit_tls_against_a_plain_server_fails_with_a_hint():
 
 
 @pytest.mark.parametrize("variant", ["starttls", "implicit"])
-def test_certificate_from_an_untrusted_ca_is_refused(ca, foreign_cert, variant):
+def test_certificate_from_an_untrusted_ca_is_refused(smtp_ca, foreign_cert, variant):
     tls = "tls" if variant == "implicit" else "starttls"
     with SMTPTestServer(tls=variant, certificate=foreign_cert) as server:
         with pytest.raises(TLSFailed) as info:
-            send(settings(server.port, ca, tls=tls))
+            send(settings(server.port, smtp_ca, tls=tls))
         assert "certificate not trusted" in str(info.value)
         assert f"{LOOPBACK}:{server.port}" in str(info.value)
         assert "MAIL" not in server.verbs and server.messages == []
 
 
 @pytest.mark.parametrize("variant", ["starttls", "implicit"])
-def test_verify_off_accepts_an_untrusted_certificate(ca, foreign_cert, variant):
+def test_verify_off_accepts_an_untrusted_certificate(smtp_ca, foreign_cert, variant):
     tls = "tls" if variant == "implicit" else "starttls"
     with SMTPTestServer(tls=variant, certificate=foreign_cert) as server:
-        result = send(settings(server.port, ca, tls=tls, verify=False))
+        result = send(settings(server.port, smtp_ca, tls=tls, verify=False))
     assert result.tls == ("implicit" if variant == "implicit" else "starttls")
     assert not result.certificate_verified
     assert any("NOT verified" in detail for _, detail in result.steps)
     assert server.messages[0].encrypted
 
 
-def test_certificate_for_another_host_name_is_refused(ca):
-    wrong_name = ca.issue(["mail.example.test"])
+def test_certificate_for_another_host_name_is_refused(smtp_ca):
+    wrong_name = smtp_ca.issue(["mail.example.test"])
     with SMTPTestServer(tls="starttls", certificate=wrong_name) as server:
         with pytest.raises(TLSFailed) as info:
-            send(settings(server.port, ca))
+            send(settings(server.port, smtp_ca))
         assert "mismatch" in str(info.value).lower()
-        assert send(settings(server.port, ca, verify=False)).tls == "starttls"
+        assert send(settings(server.port, smtp_ca, verify=False)).tls == "starttls"
 
 
 def test_a_missing_ca_file_is_a_clear_tls_error(tmp_path):
@@ -226,10 +215,10 @@ def test_a_missing_ca_file_is_a_clear_tls_error(tmp_path):
 # --------------------------------------------------------------------------- authentication
 
 
-def test_wrong_credentials_raise_auth_failed(ca, cert):
-    srv = SMTPTestServer(tls="starttls", certificate=cert, users={USER: "the-right-one"})
+def test_wrong_credentials_raise_auth_failed(smtp_ca, smtp_cert):
+    srv = SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: "the-right-one"})
     with srv, pytest.raises(AuthFailed) as info:
-        send(settings(srv.port, ca, username=USER, password=PASSWORD))
+        send(settings(srv.port, smtp_ca, username=USER, password=PASSWORD))
     assert info.value.code == 535
     assert str(info.value).startswith(f"SMTP auth failed on {LOOPBACK}:{srv.port}:")
     assert srv.auth_attempts and not any(ok for _, _, ok in srv.auth_attempts)
@@ -260,19 +249,22 @@ def test_development_mode_may_authenticate_over_plain_with_a_warning():
     assert any(step == "auth" and "warning" in detail for step, detail in result.steps)
 
 
-def test_credentials_for_a_server_without_auth_fail_clearly(ca, cert):
-    with SMTPTestServer(tls="starttls", certificate=cert) as srv, pytest.raises(AuthFailed) as info:
-        send(settings(srv.port, ca, username=USER, password=PASSWORD))
+def test_credentials_for_a_server_without_auth_fail_clearly(smtp_ca, smtp_cert):
+    with (
+        SMTPTestServer(tls="starttls", certificate=smtp_cert) as srv,
+        pytest.raises(AuthFailed) as info,
+    ):
+        send(settings(srv.port, smtp_ca, username=USER, password=PASSWORD))
     assert "does not offer AUTH" in str(info.value)
 
 
-def test_the_password_never_appears_in_errors_or_reprs(ca, cert, foreign_cert):
-    config = settings(1, ca, username=USER, password=PASSWORD)
+def test_the_password_never_appears_in_errors_or_reprs(smtp_ca, smtp_cert, foreign_cert):
+    config = settings(1, smtp_ca, username=USER, password=PASSWORD)
     texts = [repr(config), str(config), repr(MailSender(config))]
     errors: list[MailError] = []
-    with SMTPTestServer(tls="starttls", certificate=cert, users={USER: "other"}) as server:
+    with SMTPTestServer(tls="starttls", certificate=smtp_cert, users={USER: "other"}) as server:
         with pytest.raises(AuthFailed) as auth:
-            send(settings(server.port, ca, username=USER, password=PASSWORD))
+            send(settings(server.port, smtp_ca, username=USER, password=PASSWORD))
         errors.append(auth.value)
     with SMTPTestServer(users={USER: PASSWORD}, auth_require_tls=False) as server:
         with pytest.raises(InsecureAuthRefused) as insecure:
@@ -280,7 +272,7 @@ def test_the_password_never_appears_in_errors_or_reprs(ca, cert, foreign_cert):
         errors.append(insecure.value)
     with SMTPTestServer(tls="starttls", certificate=foreign_cert) as server:
         with pytest.raises(TLSFailed) as tls:
-            send(settings(server.port, ca, username=USER, password=PASSWORD))
+            send(settings(server.port, smtp_ca, username=USER, password=PASSWORD))
         errors.append(tls.value)
     with ClosedPort() as closed, pytest.raises(ConnectFailed) as connect:
         send(settings(closed.port, username=USER, password=PASSWORD))
@@ -340,8 +332,8 @@ def test_refused_recipient_sends_nothing_and_names_it():
     assert "<ghost@example.com>" in str(error) and error.step == "rcpt"
 
 
-def test_sender_refused_when_the_server_insists_on_starttls(cert):
-    server = SMTPTestServer(tls="starttls", certificate=cert, require_starttls=True)
+def test_sender_refused_when_the_server_insists_on_starttls(smtp_cert):
+    server = SMTPTestServer(tls="starttls", certificate=smtp_cert, require_starttls=True)
     with server, pytest.raises(SenderRefused) as info:
         send(settings(server.port, tls="none", strict=False))
     assert info.value.code == 530 and "STARTTLS" in str(info.value)

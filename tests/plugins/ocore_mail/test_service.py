@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocore_flask.state import get_state
+from ocore_mail import mailer
 from ocore_mail.sender import (
     ConnectFailed,
     InsecureAuthRefused,
@@ -15,14 +15,14 @@ from ocore_mail.sender import (
     MailSettings,
     RecipientRefused,
 )
-from ocore_mail.service import MailService, mail_service, send_mail
-from tests.support.smtp import LOOPBACK, ClosedPort, SMTPTestServer
+from ocore_mail.service import MailService, send_mail
+from ocore_mail.testing import LOOPBACK, ClosedPort, SMTPTestServer
 
 USER = "mailer"
 PASSWORD = "Sup3r-S3cret-Pa55word!"
 
 
-def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, ca):
+def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, smtp_ca):
     app = mail_app(
         mail_env(
             2525,
@@ -32,13 +32,13 @@ def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, ca):
             SMTP_USERNAME=USER,
             SMTP_PASSWORD=PASSWORD,
             SMTP_TLS="starttls",
-            SMTP_CA_FILE=ca.ca_file,
+            SMTP_CA_FILE=smtp_ca.ca_file,
             SMTP_TIMEOUT="1500ms",
             SMTP_HEALTH_PROBE="true",
         )
     )
-    service = get_state(app).plugin_state["mail"]
-    assert isinstance(service, MailService) and mail_service(app) is service
+    service = mailer(app)
+    assert isinstance(service, MailService) and service is mailer(app)
     assert service.settings == MailSettings(
         host=LOOPBACK,
         port=2525,
@@ -49,21 +49,21 @@ def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, ca):
         verify=True,
         timeout=1.5,
         strict=True,
-        ca_file=str(ca.ca_file),
+        ca_file=str(smtp_ca.ca_file),
     )
     assert service.probe_enabled
     assert PASSWORD not in repr(service)
 
 
 def test_development_mode_is_not_strict(mail_app, mail_env):
-    service = mail_service(mail_app(mail_env(2525)))
+    service = mailer(mail_app(mail_env(2525)))
     assert service.settings.strict is False and service.probe_enabled is False
 
 
 def test_send_mail_delivers_both_parts_and_records_the_outcome(mail_app, mail_env):
     with SMTPTestServer() as server:
         app = mail_app(mail_env(server.port, SMTP_FROM="oCore <noreply@example.com>"))
-        assert mail_service(app).last_send is None
+        assert mailer(app).last_send is None
         before = datetime.now(UTC)
         with app.app_context():
             result = send_mail("alice@example.com", "Welcome", "Hi Alice", "<p>Hi <b>Alice</b></p>")
@@ -76,10 +76,10 @@ def test_send_mail_delivers_both_parts_and_records_the_outcome(mail_app, mail_en
     text, html = message.iter_parts()
     assert text.get_content().strip() == "Hi Alice"
     assert html.get_content_type() == "text/html" and "<b>Alice</b>" in html.get_content()
-    last = mail_service(app).last_send
+    last = mailer(app).last_send
     assert last is not None and last.outcome == "sent" and last.error is None
     assert before <= last.at <= datetime.now(UTC)
-    assert mail_service(app).counts == {"sent": 1, "refused": 0, "failed": 0}
+    assert mailer(app).counts == {"sent": 1, "refused": 0, "failed": 0}
 
 
 def test_a_server_failure_is_raised_and_recorded_as_failed(mail_app, mail_env):
@@ -88,7 +88,7 @@ def test_a_server_failure_is_raised_and_recorded_as_failed(mail_app, mail_env):
         with app.app_context(), pytest.raises(ConnectFailed) as info:
             send_mail("alice@example.com", "Hi", "text")
     assert f"{LOOPBACK}:{closed.port}" in str(info.value)
-    last = mail_service(app).last_send
+    last = mailer(app).last_send
     assert last.outcome == "failed" and last.error == "ConnectFailed" and last.step == "connect"
     assert "connection refused" in last.message
     assert last.to_dict()["message"] == last.message
@@ -98,9 +98,9 @@ def test_a_refused_recipient_is_recorded_without_the_address(mail_app, mail_env)
     with SMTPTestServer(refuse=["ghost@example.com"]) as server:
         app = mail_app(mail_env(server.port))
         with pytest.raises(RecipientRefused):
-            mail_service(app).send(["ghost@example.com", "alice@example.com"], "Hi", "text")
+            mailer(app).send(["ghost@example.com", "alice@example.com"], "Hi", "text")
     assert server.messages == []
-    last = mail_service(app).last_send
+    last = mailer(app).last_send
     assert last.outcome == "refused" and last.error == "RecipientRefused"
     assert "ghost" not in str(last.to_dict()) and "1 recipient(s) refused" in last.message
 
@@ -108,7 +108,7 @@ def test_a_refused_recipient_is_recorded_without_the_address(mail_app, mail_env)
 def test_invalid_input_raises_before_connecting_and_is_not_recorded(mail_app, mail_env):
     with SMTPTestServer() as server:
         app = mail_app(mail_env(server.port))
-        service = mail_service(app)
+        service = mailer(app)
         with pytest.raises(InvalidAddress):
             service.send("alice@example.com\r\nBcc: eve@example.com", "Hi", "text")
         with pytest.raises(InvalidAddress):
@@ -130,15 +130,17 @@ def test_strict_mode_never_sends_the_password_unencrypted(mail_app, mail_env):
             )
         )
         with pytest.raises(InsecureAuthRefused) as info:
-            mail_service(app).send("alice@example.com", "Hi", "text")
+            mailer(app).send("alice@example.com", "Hi", "text")
     assert server.auth_attempts == [] and "AUTH" not in server.verbs
     assert PASSWORD not in str(info.value)
-    assert mail_service(app).last_send.outcome == "failed"
+    assert mailer(app).last_send.outcome == "failed"
 
 
-def test_starttls_with_a_private_ca_and_auth_through_the_app(mail_app, mail_env, ca, cert):
+def test_starttls_with_a_private_ca_and_auth_through_the_app(
+    mail_app, mail_env, smtp_ca, smtp_cert
+):
     with SMTPTestServer(
-        tls="starttls", certificate=cert, require_starttls=True, users={USER: PASSWORD}
+        tls="starttls", certificate=smtp_cert, require_starttls=True, users={USER: PASSWORD}
     ) as server:
         app = mail_app(
             mail_env(
@@ -148,10 +150,10 @@ def test_starttls_with_a_private_ca_and_auth_through_the_app(mail_app, mail_env,
                 SMTP_FROM="noreply@example.com",
                 SMTP_USERNAME=USER,
                 SMTP_PASSWORD=PASSWORD,
-                SMTP_CA_FILE=ca.ca_file,
+                SMTP_CA_FILE=smtp_ca.ca_file,
             )
         )
-        result = mail_service(app).send("alice@example.com", "Hi", "text")
+        result = mailer(app).send("alice@example.com", "Hi", "text")
     assert result.tls == "starttls" and result.certificate_verified
     (received,) = server.messages
     assert received.encrypted and received.authenticated_as == USER
@@ -160,7 +162,7 @@ def test_starttls_with_a_private_ca_and_auth_through_the_app(mail_app, mail_env,
 def test_concurrent_sends_are_all_delivered_and_counted(mail_app, mail_env):
     with SMTPTestServer() as server:
         app = mail_app(mail_env(server.port))
-        service = mail_service(app)
+        service = mailer(app)
         errors: list[BaseException] = []
 
         def worker(n: int) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import ocore_mail
 from ocore_flask.config import Config, resolve
 from ocore_flask.discovery import load_plugins
-from ocore_mail.plugin import MailPlugin
-from tests.conftest import JWT_SECRET
+from ocore_flask.testing import JWT_SECRET
 
 PASSWORD = "Sup3r-S3cret-Pa55word!"
 
@@ -18,7 +18,7 @@ def resolved(mode: str = "development", **variables: str) -> Config:
     environ = {"ENVIRONMENT": mode, "JWT_SECRET": JWT_SECRET, **variables}
     if mode != "development":
         environ["APP_URL"] = "https://ocore.example.com"
-    found = load_plugins(environ, [MailPlugin()])
+    found = load_plugins(environ, [ocore_mail.plugin])
     return resolve(environ, found.settings, found.rules, found.problems)
 
 
@@ -37,7 +37,7 @@ def test_defaults_are_the_development_sink():
     assert config["SMTP_TIMEOUT"].seconds == 10
 
 
-def test_valid_values_are_parsed(ca):
+def test_valid_values_are_parsed(smtp_ca):
     config = resolved(
         SMTP_HOST="SMTP.Example.com",
         SMTP_PORT="587",
@@ -46,7 +46,7 @@ def test_valid_values_are_parsed(ca):
         SMTP_PASSWORD=PASSWORD,
         SMTP_TLS="starttls",
         SMTP_TLS_VERIFY="off",
-        SMTP_CA_FILE=str(ca.ca_file),
+        SMTP_CA_FILE=str(smtp_ca.ca_file),
         SMTP_TIMEOUT="2500ms",
         SMTP_HEALTH_PROBE="yes",
     )
@@ -55,7 +55,7 @@ def test_valid_values_are_parsed(ca):
     assert config["SMTP_FROM"] == "oCore <noreply@example.com>"
     assert config.plain("SMTP_PASSWORD") == PASSWORD
     assert config["SMTP_TLS_VERIFY"] is False and config["SMTP_HEALTH_PROBE"] is True
-    assert config["SMTP_CA_FILE"] == str(ca.ca_file)
+    assert config["SMTP_CA_FILE"] == str(smtp_ca.ca_file)
     assert config["SMTP_TIMEOUT"].seconds == 2.5
 
 
@@ -113,8 +113,8 @@ def test_ca_file_that_is_a_directory_is_rejected(tmp_path: Path):
     assert "no such file" in problems(resolved(SMTP_CA_FILE=str(tmp_path)))["SMTP_CA_FILE"]
 
 
-def test_ca_file_with_tls_none_is_a_warning(ca):
-    config = resolved(SMTP_CA_FILE=str(ca.ca_file), SMTP_TLS="none")
+def test_ca_file_with_tls_none_is_a_warning(smtp_ca):
+    config = resolved(SMTP_CA_FILE=str(smtp_ca.ca_file), SMTP_TLS="none")
     assert config.report.ok
     assert "ignored" in problems(config, "warning")["SMTP_CA_FILE"]
 

@@ -16,7 +16,7 @@ import pytest
 
 from ocore_mail.sender import MailSender, MailSettings, OutgoingMessage
 from ocore_mail.sink import MailSink, port_in_use
-from tests.support.smtp import LOOPBACK, ClosedPort
+from ocore_mail.testing import LOOPBACK, ClosedPort
 
 LOGGER = "tests.ocore_mail.sink"
 

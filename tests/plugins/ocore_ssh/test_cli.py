@@ -13,10 +13,9 @@ from flask.cli import ScriptInfo
 
 from ocore_flask import create_app
 from ocore_flask.cli import ocore
+from ocore_flask.testing import base_env, run, script
+from ocore_ssh.testing import Sshd
 from ocore_vault.store import CredentialStore
-from tests.plugins.ocore_ssh.conftest import PASSPHRASE, VAULT_KEY, WRONG_PASSWORD, plugins
-from tests.support.processes import base_env, run, script
-from tests.support.sshd import Sshd
 
 Invoke = Callable[..., Result]
 STEPS = [
@@ -26,16 +25,15 @@ STEPS = [
 ]
 
 
-def factory() -> Flask:
-    """The app as ``flask --app`` would load it: from os.environ, database + vault + ssh."""
-    return create_app(plugins=plugins())
-
-
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, ssh_env: dict[str, str]) -> Invoke:
+def cli(monkeypatch: pytest.MonkeyPatch, ssh_env: dict[str, str], ssh_plugins: list) -> Invoke:
     """``cli("list")``: run ``ocore ssh …`` in-process with the SSH app's environment."""
     for name, value in ssh_env.items():
         monkeypatch.setenv(name, value)
+
+    def factory() -> Flask:
+        """The app as ``flask --app`` would load it: from os.environ, database + vault + ssh."""
+        return create_app(plugins=ssh_plugins)
 
     def invoke(*args: str) -> Result:
         return CliRunner().invoke(ocore, ["ssh", *args], obj=ScriptInfo(create_app=factory))
@@ -156,9 +154,11 @@ def test_check_pins_refuses_a_changed_key_and_re_pins_after_forget(
 
 
 def test_run_prints_output_and_returns_the_remote_status(
-    cli: Invoke, vault: CredentialStore, sshd: Sshd, protected_key: str
+    cli: Invoke, vault: CredentialStore, sshd: Sshd, protected_key: str, ssh_secrets
 ):
-    vault.put("key", "private_key", protected_key, username=sshd.user, passphrase=PASSPHRASE)
+    vault.put(
+        "key", "private_key", protected_key, username=sshd.user, passphrase=ssh_secrets.passphrase
+    )
     added = cli("add", "web1", sshd.host, "--port", str(sshd.port), "--credential", "key")
     assert added.exit_code == 0, added.output
     ok = cli("run", "web1", "--", "echo", "hi;", "id", "-un")
@@ -174,17 +174,17 @@ def test_run_prints_output_and_returns_the_remote_status(
 
 
 def test_run_and_check_errors_are_one_line_without_secrets(
-    cli: Invoke, vault: CredentialStore, sshd: Sshd
+    cli: Invoke, vault: CredentialStore, sshd: Sshd, ssh_secrets
 ):
     assert_one_line_error(cli("run", "ghost", "--", "true"), 255, "no server named 'ghost'")
     assert_one_line_error(cli("check", "ghost"), 1, "no server named 'ghost'")
     assert_one_line_error(cli("forget-host-key", "ghost"), 1, "no server named 'ghost'")
 
-    vault.put("bad", "password", WRONG_PASSWORD, username=sshd.user)
+    vault.put("bad", "password", ssh_secrets.wrong_password, username=sshd.user)
     cli("add", "badpw", sshd.host, "--port", str(sshd.port), "--credential", "bad")
     for result, code in ((cli("check", "badpw"), 1), (cli("run", "badpw", "--", "true"), 255)):
         line = assert_one_line_error(result, code, "authentication failed for server 'badpw'")
-        assert WRONG_PASSWORD not in result.output and VAULT_KEY not in line
+        assert ssh_secrets.wrong_password not in result.output and ssh_secrets.vault_key not in line
 
     closed = Sshd()  # a free port nobody listens on
     closed.cleanup()
@@ -205,3 +205,58 @@ def test_the_real_ocore_command(ssh_env: dict[str, str], vault: CredentialStore,
     done = run([script("ocore"), "ssh", "run", "web1", "--", "echo", "hi"], env)
     assert (done.returncode, done.stdout) == (0, "hi\n"), done.stderr
     assert sshd.password not in done.stdout + done.stderr
+
+
+def test_json_add_check_run_forget_and_remove(cli: Invoke, vault: CredentialStore, sshd: Sshd):
+    vault.put("web-pw", "password", sshd.password, username=sshd.user)
+    added = cli("add", "web1", sshd.host, "--port", str(sshd.port), "--credential", "web-pw",
+                "--json")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    result = json.loads(added.stdout)
+    login = f"{sshd.user}@{sshd.host}:{sshd.port}"
+    assert (result["added"], result["login"], result["server"]["credential"]) == (
+        "web1",
+        login,
+        "web-pw",
+    )
+    assert result["server"]["host_key"] is None
+
+    checked = json.loads(cli("check", "web1", "--json").stdout)
+    assert checked["server"] == "web1" and checked["login"] == login and checked["ok"] is True
+    assert checked["pinned_now"] is True
+    assert checked["host_key_fingerprint"] == sshd.host_key_fingerprints["ed25519"]
+    assert all(checked[k] > 0 for k in ("connect_ms", "first_ms", "reuse_ms"))
+
+    ran = cli("run", "--json", "web1", "--", "echo out; echo err >&2; exit 7")
+    assert ran.exit_code == 7 and ran.stderr == ""
+    output = json.loads(ran.stdout)
+    assert output["server"] == "web1" and output["command"] == "echo out; echo err >&2; exit 7"
+    assert (output["exit_status"], output["stdout"], output["stderr"]) == (7, "out\n", "err\n")
+    assert output["timed_out"] is False and output["duration_ms"] > 0
+
+    timed = cli("run", "--json", "--timeout", "500ms", "web1", "--", "echo started; sleep 600")
+    assert timed.exit_code == 124
+    partial = json.loads(timed.stdout)
+    assert partial["timed_out"] is True and partial["exit_status"] is None
+    assert partial["stdout"] == "started\n"
+    (line,) = timed.stderr.splitlines()  # the error stays one line on stderr under --json
+    assert line.startswith("error: command on server 'web1' exceeded its 0.5s timeout")
+
+    forgot = json.loads(cli("forget-host-key", "web1", "--json").stdout)
+    assert forgot["server"] == "web1" and forgot["forgotten"].startswith("ssh-ed25519 ")
+    assert forgot["fingerprint"] == sshd.host_key_fingerprints["ed25519"]
+    again = json.loads(cli("forget-host-key", "web1", "--json").stdout)
+    assert again == {"server": "web1", "forgotten": None, "fingerprint": None}
+
+    assert json.loads(cli("remove", "web1", "--json").stdout) == {"removed": "web1"}
+    assert_one_line_error(cli("remove", "web1", "--json"), 1, "no server named 'web1'")
+    assert_one_line_error(cli("run", "--json", "web1", "--", "true"), 255, "no server named")
+    assert sshd.password not in "".join(r.output for r in (added, ran, timed))
+
+
+def test_a_configured_secret_in_an_error_message_is_masked(
+    cli: Invoke, vault: CredentialStore, ssh_secrets
+):
+    planted = cli("add", "web1", "h", "--credential", ssh_secrets.vault_key, "--json")
+    line = assert_one_line_error(planted, 1, "no credential named '***'")
+    assert ssh_secrets.vault_key not in planted.output and line.count("error:") == 1

@@ -8,16 +8,12 @@ from typing import Any
 
 import pytest
 
+from ocore_flask.testing import HEALTH_TOKEN
+from ocore_ssh import ssh
 from ocore_ssh.health import summarise
 from ocore_ssh.pool import AuthFailed
-from tests.conftest import HEALTH_TOKEN
-from tests.plugins.ocore_ssh.conftest import (
-    WRONG_PASSWORD,
-    add_password_server,
-    service_of,
-    vault_of,
-)
-from tests.support.sshd import Sshd
+from ocore_ssh.testing import Sshd
+from ocore_vault import credentials
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 ZULU = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -44,11 +40,13 @@ def test_an_idle_pool_is_ok_and_not_critical(ssh_app):
     assert app.test_client().get("/api/health").data == b'{"status":"ok"}'
 
 
-def test_open_in_use_idle_and_the_last_error_per_server(ssh_app, sshd: Sshd):
+def test_open_in_use_idle_and_the_last_error_per_server(
+    ssh_app, sshd: Sshd, add_password_server, ssh_secrets
+):
     app = ssh_app(SSH_POOL_MAX_PER_HOST="3")
-    service, vault = service_of(app), vault_of(app)
+    service, vault = ssh(app), credentials(app)
     add_password_server(app, vault, sshd, name="web1")
-    add_password_server(app, vault, sshd, name="badpw", password=WRONG_PASSWORD)
+    add_password_server(app, vault, sshd, name="badpw", password=ssh_secrets.wrong_password)
     with service.connection("web1"), service.connection("web1"):
         service.run("web1", "true")  # a third connection, idle again afterwards
         before = sshd.established_connections()
@@ -80,7 +78,7 @@ def test_open_in_use_idle_and_the_last_error_per_server(ssh_app, sshd: Sshd):
     assert (bad["open"], bad["failures"]) == (0, 2)
     assert bad["last_error"].startswith("authentication failed for server 'badpw'")
     assert ZULU.match(bad["last_error_at"])
-    assert WRONG_PASSWORD not in str(payload) and sshd.password not in str(payload)
+    assert ssh_secrets.wrong_password not in str(payload) and sshd.password not in str(payload)
 
 
 def test_old_failures_age_out_and_a_closed_pool_is_degraded():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,14 +15,7 @@ from ocore_ssh.hostkeys import (
     parse_key_line,
 )
 from ocore_ssh.pool import PasswordAuth, SSHPool, SSHTarget
-from tests.support.sshd import Sshd, ensure_test_environment
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[Sshd]:
-    ensure_test_environment()
-    with Sshd() as server:
-        yield server
+from ocore_ssh.testing import Sshd
 
 
 def target(server: Sshd, name: str = "db1", pinned: str | None = None) -> SSHTarget:

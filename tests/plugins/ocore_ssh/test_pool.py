@@ -7,13 +7,13 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import paramiko
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from ocore_flask.testing import wait_for
 from ocore_ssh.pool import (
     AuthFailed,
     CommandTimeout,
@@ -24,8 +24,7 @@ from ocore_ssh.pool import (
     SSHPool,
     SSHTarget,
 )
-from tests.support.polling import wait_for
-from tests.support.sshd import Sshd, ensure_test_environment
+from ocore_ssh.testing import Sshd
 
 
 def make_ed25519_key() -> paramiko.Ed25519Key:
@@ -38,13 +37,6 @@ def make_ed25519_key() -> paramiko.Ed25519Key:
 
 def public_line(key: paramiko.PKey) -> str:
     return f"{key.get_name()} {key.get_base64()}"
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[Sshd]:
-    ensure_test_environment()
-    with Sshd() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,9 @@ from ocore_ssh.servers import (
     normalise_host_key,
     target_for,
 )
+from ocore_ssh.testing import ed25519_openssh, public_line
 from ocore_vault.crypto import KeyRing, VaultKey
 from ocore_vault.store import CredentialInUse, CredentialStore
-from tests.plugins.ocore_ssh.conftest import PASSPHRASE, public_line
-from tests.support.keys import ed25519_openssh
 
 HOST_KEY = public_line(ed25519_openssh())
 OTHER_KEY = public_line(ed25519_openssh())
@@ -181,9 +180,13 @@ def test_target_with_a_password_credential(store: ServerStore, vault: Credential
     assert target_for(other, vault).username == "root"
 
 
-def test_target_with_a_private_key_credential(store: ServerStore, vault: CredentialStore):
-    key_text = ed25519_openssh(PASSPHRASE)
-    info = vault.put("key", "private_key", key_text, username="deploy", passphrase=PASSPHRASE)
+def test_target_with_a_private_key_credential(
+    store: ServerStore, vault: CredentialStore, ssh_secrets
+):
+    key_text = ed25519_openssh(ssh_secrets.passphrase)
+    info = vault.put(
+        "key", "private_key", key_text, username="deploy", passphrase=ssh_secrets.passphrase
+    )
     target = target_for(store.add("web1", "web1.example.com", credential="key"), vault)
     assert isinstance(target.auth, KeyAuth)
     assert target.auth.pkey.fingerprint == info.fingerprint
@@ -197,9 +200,14 @@ def test_no_username_anywhere_is_a_clear_error(store: ServerStore, vault: Creden
 
 
 def test_encrypted_key_without_its_passphrase(
-    store: ServerStore, vault: CredentialStore, engine: Engine
+    store: ServerStore, vault: CredentialStore, engine: Engine, ssh_secrets
 ):
-    vault.put("key", "private_key", ed25519_openssh(PASSPHRASE), passphrase=PASSPHRASE)
+    vault.put(
+        "key",
+        "private_key",
+        ed25519_openssh(ssh_secrets.passphrase),
+        passphrase=ssh_secrets.passphrase,
+    )
     with engine.begin() as conn:  # a row that lost its passphrase (the vault never writes one)
         conn.execute(text("UPDATE vault_credentials SET passphrase = NULL WHERE name = 'key'"))
     server = store.add("web1", "web1.example.com", credential="key", username="deploy")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+import ocore_ssh
 from ocore_flask.config import Config, resolve
 from ocore_flask.discovery import load_plugins
-from ocore_ssh.plugin import SSHPlugin
+from ocore_flask.testing import JWT_SECRET
 from ocore_ssh.service import pool_options
-from ocore_ssh.settings import SETTINGS
-from tests.conftest import JWT_SECRET
+from ocore_ssh.settings import SETTINGS, SSHSettings
 
 NAMES = [s.name for s in SETTINGS]
 DEFAULTS = {
@@ -26,7 +26,7 @@ def resolved(mode: str = "development", **variables: str) -> Config:
     environ = {"ENVIRONMENT": mode, "JWT_SECRET": JWT_SECRET, **variables}
     if mode != "development":
         environ["APP_URL"] = "https://ocore.example.com"
-    found = load_plugins(environ, [SSHPlugin()])
+    found = load_plugins(environ, [ocore_ssh.plugin])
     # Only this plugin's settings: its unmet ``requires`` (database, vault) are not the point.
     return resolve(environ, found.settings, found.rules)
 
@@ -72,7 +72,7 @@ def test_valid_values_are_parsed_and_reach_the_pool():
         SSH_POOL_ACQUIRE_TIMEOUT="1m",
     )
     assert not problems(config), config.report.render_text()
-    assert pool_options(config) == {
+    assert pool_options(config.section(SSHSettings)) == {
         "max_per_host": 8,
         "idle_timeout": 90.0,
         "connect_timeout": 2.5,
@@ -85,7 +85,7 @@ def test_valid_values_are_parsed_and_reach_the_pool():
 def test_keepalive_zero_switches_keepalives_off():
     config = resolved(SSH_KEEPALIVE="0")
     assert not problems(config)
-    assert pool_options(config)["keepalive"] == 0
+    assert pool_options(config.section(SSHSettings))["keepalive"] == 0
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,54 @@
 """Fixtures for the vault's database tests.
 
 Cloning the migrated template costs ~0.4 s, so each test module gets one clone
-(``module_database_url`` from tests/conftest.py) and every test starts from an empty
-credentials table (``vault_db``, ``TRUNCATE … CASCADE``: the SSH plugin's servers refer to
+(``module_database_url`` from the ``ocore_database.testing`` kit) and every test starts from an
+empty credentials table (``vault_db``, ``TRUNCATE … CASCADE``: the SSH plugin's servers refer to
 credentials). Tests that need a database without the schema use ``empty_database``.
+The test-only vault keys come from ``vault_keys``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, text
 
+from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET
+from ocore_vault.crypto import KeyRing, VaultKey
 from ocore_vault.store import CredentialStore
-from tests.conftest import HEALTH_TOKEN, JWT_SECRET
-from tests.plugins.ocore_vault.vault_support import KEY_A, ring
+
+
+@dataclass(frozen=True)
+class VaultKeys:
+    """Test-only vault keys (>= 32 characters, high entropy), recognisable when grepping
+    output: ``a`` is the apps' SSH_ENCRYPTION_KEY (``vault_env``), ``b`` a next key, ``c`` a
+    foreign one; ``passphrase`` protects test private keys."""
+
+    a: str = "vault-key-A-Xq7Lp2Rm9Tz4Wc8Ns1Vb6Hd3Jf5"
+    b: str = "vault-key-B-Gk2Yh8Pn5Ue3Ma7Qr9Sd4Lw1Zx6"
+    c: str = "vault-key-C-Bt6Fn1Kc8Rv3Hx9Wm2Pq5Jd7Ly4"
+    passphrase: str = "passphrase-Ov5Tr8Ni2Qa"
+
+    @staticmethod
+    def ring(active: str, *previous: str) -> KeyRing:
+        """A key ring from SSH_ENCRYPTION_KEY-style secrets."""
+        return KeyRing(VaultKey.from_secret(active), [VaultKey.from_secret(p) for p in previous])
+
+    @staticmethod
+    def key_id(secret: str) -> str:
+        """The hex key id a secret derives."""
+        return VaultKey.from_secret(secret).key_id_hex
+
+
+KEYS = VaultKeys()
+
+
+@pytest.fixture(scope="session")
+def vault_keys() -> VaultKeys:
+    """The test-only keys, a key ring builder and the key id of a secret."""
+    return KEYS
 
 
 def vault_plugin_list() -> list:
@@ -45,7 +78,7 @@ def store_for(engine: Engine) -> Callable[..., CredentialStore]:
     """``store_for(active, *previous)``: a CredentialStore with that key ring."""
 
     def build(active: str, *previous: str) -> CredentialStore:
-        return CredentialStore(engine, ring(active, *previous))
+        return CredentialStore(engine, KEYS.ring(active, *previous))
 
     return build
 
@@ -72,7 +105,7 @@ def dev_vault_env(vault_db: str) -> dict[str, str]:
 @pytest.fixture
 def vault_env(dev_vault_env: dict[str, str]) -> dict[str, str]:
     """The development environment with an explicit SSH_ENCRYPTION_KEY (key A)."""
-    return {**dev_vault_env, "SSH_ENCRYPTION_KEY": KEY_A}
+    return {**dev_vault_env, "SSH_ENCRYPTION_KEY": KEYS.a}
 
 
 @pytest.fixture

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ocore_flask.state import plugin_state
+import ocore_vault
+from ocore_flask.testing import HEALTH_TOKEN
 from ocore_vault.store import CredentialStore, Kind
-from tests.conftest import HEALTH_TOKEN
-from tests.plugins.ocore_vault.vault_support import KEY_A, KEY_B, KEY_C, key_id, ring
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
@@ -16,39 +15,49 @@ def vault_section(app) -> dict:
     return response.get_json()["checks"]["vault"]
 
 
-def test_section_reports_rows_per_key_id(make_vault_app, vault_env):
+def test_section_reports_rows_per_key_id(make_vault_app, vault_env, vault_keys):
     app = make_vault_app(vault_env)
-    plugin_state("vault", app).store.put("web", Kind.PASSWORD, "Health-Password-1")
+    ocore_vault.credentials(app).put("web", Kind.PASSWORD, "Health-Password-1")
     section = vault_section(app)
     assert section["status"] == "ok" and section["critical"] is False
     assert section["data"] == {
-        "active_key_id": key_id(KEY_A),
+        "active_key_id": vault_keys.key_id(vault_keys.a),
         "active_key_source": "SSH_ENCRYPTION_KEY",
         "rows_total": 1,
         "rows_on_previous_keys": 0,
         "rows_on_unknown_keys": 0,
-        "keys": [{"key_id": key_id(KEY_A), "rows": 1, "key": "active"}],
+        "keys": [{"key_id": vault_keys.key_id(vault_keys.a), "rows": 1, "key": "active"}],
     }
 
 
-def test_rows_on_previous_keys_are_counted(make_vault_app, vault_env, engine):
-    CredentialStore(engine, ring(KEY_A)).put("web", Kind.PASSWORD, "Health-Password-1")
-    env = {**vault_env, "SSH_ENCRYPTION_KEY": KEY_B, "SSH_ENCRYPTION_KEY_PREVIOUS": KEY_A}
+def test_rows_on_previous_keys_are_counted(make_vault_app, vault_env, engine, vault_keys):
+    CredentialStore(engine, vault_keys.ring(vault_keys.a)).put(
+        "web", Kind.PASSWORD, "Health-Password-1"
+    )
+    env = {
+        **vault_env,
+        "SSH_ENCRYPTION_KEY": vault_keys.b,
+        "SSH_ENCRYPTION_KEY_PREVIOUS": vault_keys.a,
+    }
     section = vault_section(make_vault_app(env))
     assert section["status"] == "ok"
     assert section["data"]["rows_on_previous_keys"] == 1
     assert "ocore vault rotate" in section["message"]
 
 
-def test_unknown_key_id_degrades(make_vault_app, vault_env, engine):
+def test_unknown_key_id_degrades(make_vault_app, vault_env, engine, vault_keys):
     app = make_vault_app(vault_env)
     # Written after startup by something holding another key (e.g. a misconfigured worker).
-    CredentialStore(engine, ring(KEY_C)).put("stray", Kind.PASSWORD, "Stray-Password-1")
+    CredentialStore(engine, vault_keys.ring(vault_keys.c)).put(
+        "stray", Kind.PASSWORD, "Stray-Password-1"
+    )
     section = vault_section(app)
     assert section["status"] == "degraded"
-    assert key_id(KEY_C) in section["message"]
+    assert vault_keys.key_id(vault_keys.c) in section["message"]
     assert section["data"]["rows_on_unknown_keys"] == 1
-    assert {"key_id": key_id(KEY_C), "rows": 1, "key": "UNKNOWN"} in section["data"]["keys"]
+    assert {"key_id": vault_keys.key_id(vault_keys.c), "rows": 1, "key": "UNKNOWN"} in section[
+        "data"
+    ]["keys"]
 
 
 def test_missing_table_degrades(make_vault_app, vault_env, empty_database):

@@ -5,26 +5,55 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, insert, select, update
 
-from ocore_vault.crypto import Purpose
+from ocore_ssh.testing import ed25519_openssh
+from ocore_vault.crypto import KeyRing, Purpose
 from ocore_vault.rotate import _SWAP, rotate
 from ocore_vault.schema import TABLE_NAME
 from ocore_vault.schema import credentials as t
 from ocore_vault.store import Kind
-from tests.plugins.ocore_vault.vault_support import (
-    KEY_A,
-    KEY_B,
-    KEY_C,
-    PASSPHRASE,
-    key_id,
-    key_ids_in_table,
-    ring,
-    seed_passwords,
-)
-from tests.support.keys import ed25519_openssh
+
+
+def seed_passwords(engine: Engine, keys: KeyRing, count: int, prefix: str = "host") -> dict:
+    """Insert ``count`` password rows encrypted with ``keys.active`` in one statement."""
+    rows, expected = [], {}
+    for i in range(count):
+        row_id = uuid.uuid4()
+        name = f"{prefix}-{i:05d}"
+        password = f"pw-{i}-{uuid.uuid4().hex[:8]}"
+        expected[name] = password
+        rows.append(
+            {
+                "id": row_id,
+                "name": name,
+                "kind": "password",
+                "username": "root",
+                "secret": keys.encrypt(
+                    password.encode(),
+                    purpose=Purpose.PASSWORD,
+                    table=TABLE_NAME,
+                    row_id=str(row_id),
+                ),
+                "key_id": keys.active.key_id,
+                "version": 1,
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(t), rows)
+    return expected
+
+
+def key_ids_in_table(engine: Engine) -> dict[str, int]:
+    """Rows per key id (hex), straight from the table."""
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        for (value,) in conn.execute(select(t.c.key_id)):
+            counts[bytes(value).hex()] = counts.get(bytes(value).hex(), 0) + 1
+    return counts
 
 
 def assert_all_readable(store, expected: dict[str, str], rows: int | None = None) -> None:
@@ -35,21 +64,26 @@ def assert_all_readable(store, expected: dict[str, str], rows: int | None = None
         assert store.get(name).secret() == password
 
 
-def test_rotation_moves_every_row_including_passphrases(engine, store_for):
-    expected = seed_passwords(engine, ring(KEY_A), 23)
-    old = store_for(KEY_A)
-    old.put("key", Kind.PRIVATE_KEY, ed25519_openssh(PASSPHRASE), passphrase=PASSPHRASE)
+def test_rotation_moves_every_row_including_passphrases(engine, store_for, vault_keys):
+    expected = seed_passwords(engine, vault_keys.ring(vault_keys.a), 23)
+    old = store_for(vault_keys.a)
+    old.put(
+        "key",
+        Kind.PRIVATE_KEY,
+        ed25519_openssh(vault_keys.passphrase),
+        passphrase=vault_keys.passphrase,
+    )
 
-    new = store_for(KEY_B, KEY_A)
+    new = store_for(vault_keys.b, vault_keys.a)
     result = rotate(engine, new.keyring, batch_size=5)
     assert (result.rotated, result.batches, result.skipped, result.remaining) == (24, 5, 0, 0)
     assert result.complete and not result.failures and not result.stopped
-    assert key_ids_in_table(engine) == {key_id(KEY_B): 24}
+    assert key_ids_in_table(engine) == {vault_keys.key_id(vault_keys.b): 24}
 
     # Key A can go now: key B alone reads everything, passphrase included.
-    only_b = store_for(KEY_B)
+    only_b = store_for(vault_keys.b)
     assert_all_readable(only_b, expected, rows=24)
-    assert only_b.get("key").passphrase() == PASSPHRASE
+    assert only_b.get("key").passphrase() == vault_keys.passphrase
     assert only_b.private_key("key").get_name() == "ssh-ed25519"
     # Rotation bumps the row version (so a stale compare-and-swap cannot match again).
     with engine.connect() as conn:
@@ -59,13 +93,18 @@ def test_rotation_moves_every_row_including_passphrases(engine, store_for):
     assert (again.rotated, again.batches, again.remaining) == (0, 0, 0)
 
 
-def test_interrupted_rotation_leaves_rows_readable_and_a_rerun_finishes(engine, store_for):
-    expected = seed_passwords(engine, ring(KEY_A), 40)
-    both = store_for(KEY_B, KEY_A)
+def test_interrupted_rotation_leaves_rows_readable_and_a_rerun_finishes(
+    engine, store_for, vault_keys
+):
+    expected = seed_passwords(engine, vault_keys.ring(vault_keys.a), 40)
+    both = store_for(vault_keys.b, vault_keys.a)
 
     stopped = rotate(engine, both.keyring, batch_size=6, max_batches=3)
     assert stopped.stopped and stopped.rotated == 18 and stopped.remaining == 22
-    assert key_ids_in_table(engine) == {key_id(KEY_B): 18, key_id(KEY_A): 22}
+    assert key_ids_in_table(engine) == {
+        vault_keys.key_id(vault_keys.b): 18,
+        vault_keys.key_id(vault_keys.a): 22,
+    }
     assert_all_readable(both, expected)
 
     # A crash after some committed batches (Ctrl-C in the progress callback).
@@ -75,17 +114,20 @@ def test_interrupted_rotation_leaves_rows_readable_and_a_rerun_finishes(engine, 
 
     with pytest.raises(KeyboardInterrupt):
         rotate(engine, both.keyring, batch_size=6, on_batch=interrupt)
-    assert key_ids_in_table(engine) == {key_id(KEY_B): 30, key_id(KEY_A): 10}
+    assert key_ids_in_table(engine) == {
+        vault_keys.key_id(vault_keys.b): 30,
+        vault_keys.key_id(vault_keys.a): 10,
+    }
     assert_all_readable(both, expected)
 
     finished = rotate(engine, both.keyring, batch_size=6)
     assert finished.complete and finished.rotated == 10
-    assert_all_readable(store_for(KEY_B), expected)
+    assert_all_readable(store_for(vault_keys.b), expected)
 
 
-def test_two_rotations_at_once_split_the_work(engine, store_for):
-    expected = seed_passwords(engine, ring(KEY_A), 300)
-    keys = ring(KEY_B, KEY_A)
+def test_two_rotations_at_once_split_the_work(engine, store_for, vault_keys):
+    expected = seed_passwords(engine, vault_keys.ring(vault_keys.a), 300)
+    keys = vault_keys.ring(vault_keys.b, vault_keys.a)
     barrier = threading.Barrier(2)
     results, errors = [], []
 
@@ -106,14 +148,14 @@ def test_two_rotations_at_once_split_the_work(engine, store_for):
     assert not errors
     assert sum(r.rotated for r in results) == 300
     assert all(r.rotated > 0 and not r.failures for r in results)
-    assert key_ids_in_table(engine) == {key_id(KEY_B): 300}
-    assert_all_readable(store_for(KEY_B), expected)
+    assert key_ids_in_table(engine) == {vault_keys.key_id(vault_keys.b): 300}
+    assert_all_readable(store_for(vault_keys.b), expected)
 
 
-def test_a_concurrent_put_during_rotation_is_never_lost(engine, store_for):
-    expected = seed_passwords(engine, ring(KEY_A), 250)
-    keys = ring(KEY_B, KEY_A)
-    writer = store_for(KEY_B, KEY_A)
+def test_a_concurrent_put_during_rotation_is_never_lost(engine, store_for, vault_keys):
+    expected = seed_passwords(engine, vault_keys.ring(vault_keys.a), 250)
+    keys = vault_keys.ring(vault_keys.b, vault_keys.a)
+    writer = store_for(vault_keys.b, vault_keys.a)
     names = random.Random(5).sample(sorted(expected), 60)
     done = threading.Event()
     results = []
@@ -132,16 +174,16 @@ def test_a_concurrent_put_during_rotation_is_never_lost(engine, store_for):
     assert results[0].rotated + results[0].skipped <= 250 and not results[0].failures
     # Rows a put rewrote after rotation read them are skipped by the swap; either way every
     # row is on the active key and holds the newest value.
-    assert key_ids_in_table(engine) == {key_id(KEY_B): 250}
-    assert_all_readable(store_for(KEY_B), expected)
+    assert key_ids_in_table(engine) == {vault_keys.key_id(vault_keys.b): 250}
+    assert_all_readable(store_for(vault_keys.b), expected)
     with engine.connect() as conn:
         users = dict(conn.execute(select(t.c.name, t.c.username).where(t.c.name.in_(names))).all())
     assert set(users.values()) == {"admin"}
 
 
-def test_compare_and_swap_refuses_a_row_changed_since_it_was_read(engine, store_for):
-    seed_passwords(engine, ring(KEY_A), 2, prefix="cas")
-    keys = ring(KEY_B, KEY_A)
+def test_compare_and_swap_refuses_a_row_changed_since_it_was_read(engine, store_for, vault_keys):
+    seed_passwords(engine, vault_keys.ring(vault_keys.a), 2, prefix="cas")
+    keys = vault_keys.ring(vault_keys.b, vault_keys.a)
     with engine.connect() as conn:
         rows = conn.execute(select(t).order_by(t.c.name)).all()
     # Rotation read both rows (version 1, key A) and re-encrypted them; then a put rewrote one.
@@ -149,7 +191,7 @@ def test_compare_and_swap_refuses_a_row_changed_since_it_was_read(engine, store_
         keys.reencrypt(row.secret, purpose=Purpose.PASSWORD, table=TABLE_NAME, row_id=str(row.id))
         for row in rows
     ]
-    store_for(KEY_B, KEY_A).put("cas-00000", Kind.PASSWORD, "written-by-put-77")
+    store_for(vault_keys.b, vault_keys.a).put("cas-00000", Kind.PASSWORD, "written-by-put-77")
     with engine.begin() as conn:
         swapped = conn.execute(
             _SWAP,
@@ -163,28 +205,28 @@ def test_compare_and_swap_refuses_a_row_changed_since_it_was_read(engine, store_
             },
         ).all()
     assert [r.id for r in swapped] == [rows[1].id]
-    assert store_for(KEY_B).get("cas-00000").secret() == "written-by-put-77"
+    assert store_for(vault_keys.b).get("cas-00000").secret() == "written-by-put-77"
 
 
-def test_unreadable_and_unknown_rows_are_reported_not_retried(engine, store_for):
-    expected = seed_passwords(engine, ring(KEY_A), 10)
-    seed_passwords(engine, ring(KEY_C), 3, prefix="foreign")
+def test_unreadable_and_unknown_rows_are_reported_not_retried(engine, store_for, vault_keys):
+    expected = seed_passwords(engine, vault_keys.ring(vault_keys.a), 10)
+    seed_passwords(engine, vault_keys.ring(vault_keys.c), 3, prefix="foreign")
     with engine.begin() as conn:
         stolen = conn.execute(select(t.c.secret).where(t.c.name == "host-00001")).scalar_one()
         conn.execute(update(t).where(t.c.name == "host-00002").values(secret=stolen))
-    result = rotate(engine, ring(KEY_B, KEY_A), batch_size=3)
+    result = rotate(engine, vault_keys.ring(vault_keys.b, vault_keys.a), batch_size=3)
     assert [(f.name, f.error) for f in result.failures] == [("host-00002", "IntegrityError")]
     assert result.rotated == 9 and result.remaining == 4 and not result.complete
     del expected["host-00002"]
     for name, password in expected.items():
-        assert store_for(KEY_B).get(name).secret() == password
-    rerun = rotate(engine, ring(KEY_B, KEY_A), batch_size=3)
+        assert store_for(vault_keys.b).get(name).secret() == password
+    rerun = rotate(engine, vault_keys.ring(vault_keys.b, vault_keys.a), batch_size=3)
     assert rerun.rotated == 0 and rerun.remaining == 4 and len(rerun.failures) == 1
 
 
-def test_nothing_to_do_without_previous_keys(engine):
-    seed_passwords(engine, ring(KEY_A), 3)
-    result = rotate(engine, ring(KEY_A))
+def test_nothing_to_do_without_previous_keys(engine, vault_keys):
+    seed_passwords(engine, vault_keys.ring(vault_keys.a), 3)
+    result = rotate(engine, vault_keys.ring(vault_keys.a))
     assert (result.rotated, result.batches, result.remaining) == (0, 0, 0)
     with pytest.raises(ValueError, match="batch_size"):
-        rotate(engine, ring(KEY_A), batch_size=0)
+        rotate(engine, vault_keys.ring(vault_keys.a), batch_size=0)

@@ -9,7 +9,7 @@ import ocore_database
 import ocore_vault
 from ocore_flask.config import Config, Secret, resolve
 from ocore_flask.discovery import load_plugins
-from tests.conftest import JWT_SECRET, SSH_KEY
+from ocore_flask.testing import JWT_SECRET, SSH_KEY
 
 DB = "postgres://db/ocore"
 OLD_1 = "old-key-one-Pq9Wo8Ei7Ru6Ty5Yu4Io3Pa2"

@@ -4,27 +4,17 @@ memory; no agent, no key files, the server's host key pinned)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ocore_ssh.testing import Sshd, ed25519_openssh
 from ocore_vault.rotate import rotate
 from ocore_vault.store import CredentialStore, Kind
-from tests.plugins.ocore_vault.vault_support import KEY_A, KEY_B, PASSPHRASE, ring
-from tests.support.keys import ed25519_openssh
-from tests.support.sshd import Sshd, ensure_test_environment
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the test sshd needs root")
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[Sshd]:
-    ensure_test_environment()
-    with Sshd() as server:
-        yield server
 
 
 def public_line(pkey: paramiko.PKey) -> str:
@@ -67,38 +57,38 @@ def pem(key, fmt, passphrase: str | None) -> str:
     return key.private_bytes(serialization.Encoding.PEM, fmt, encryption).decode()
 
 
-def test_stored_private_keys_authenticate(sshd: Sshd, store_for, engine):
+def test_stored_private_keys_authenticate(sshd: Sshd, store_for, engine, vault_keys):
     keys = {
-        "ed25519-openssh": (ed25519_openssh(PASSPHRASE), PASSPHRASE),
+        "ed25519-openssh": (ed25519_openssh(vault_keys.passphrase), vault_keys.passphrase),
         "rsa-pem": (
             pem(
                 rsa.generate_private_key(public_exponent=65537, key_size=2048),
                 serialization.PrivateFormat.TraditionalOpenSSL,
-                PASSPHRASE,
+                vault_keys.passphrase,
             ),
-            PASSPHRASE,
+            vault_keys.passphrase,
         ),
         "ecdsa-pkcs8": (
             pem(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8, None),
             None,
         ),
     }
-    store = store_for(KEY_A)
+    store = store_for(vault_keys.a)
     for name, (text, passphrase) in keys.items():
         store.put(name, Kind.PRIVATE_KEY, text, username=sshd.user, passphrase=passphrase)
         sshd.authorize(public_line(store.private_key(name)))
 
     # After a rotation to key B, with key A gone, the keys still log in.
-    assert rotate(engine, ring(KEY_B, KEY_A)).complete
-    rotated = CredentialStore(engine, ring(KEY_B))
+    assert rotate(engine, vault_keys.ring(vault_keys.b, vault_keys.a)).complete
+    rotated = CredentialStore(engine, vault_keys.ring(vault_keys.b))
     for name in keys:
         pkey = rotated.private_key(name)
         assert pkey.fingerprint == rotated.get(name).fingerprint
         assert login(sshd, pkey=pkey) == sshd.user
 
 
-def test_stored_password_authenticates_and_a_wrong_one_does_not(sshd: Sshd, store_for):
-    store = store_for(KEY_A)
+def test_stored_password_authenticates_and_a_wrong_one_does_not(sshd: Sshd, store_for, vault_keys):
+    store = store_for(vault_keys.a)
     store.put("pw", Kind.PASSWORD, sshd.password, username=sshd.user)
     assert login(sshd, password=store.get("pw").secret()) == sshd.user
     store.put("pw", Kind.PASSWORD, "not-the-password-1")

@@ -11,7 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from sqlalchemy import create_engine, select, text, update
 
-from ocore_flask.state import plugin_state
+import ocore_database
+import ocore_vault
+from ocore_database.testing import sqlalchemy_url
+from ocore_ssh.testing import body_lines, ed25519_openssh
 from ocore_vault.crypto import IntegrityError, UnknownKeyId
 from ocore_vault.privatekeys import KeyFormatError, UnsupportedKeyType, WrongPassphrase
 from ocore_vault.schema import credentials as t
@@ -24,34 +27,24 @@ from ocore_vault.store import (
     Kind,
     VaultNotMigrated,
 )
-from tests.conftest import sqlalchemy_url
-from tests.plugins.ocore_vault.vault_support import (
-    KEY_A,
-    KEY_B,
-    PASSPHRASE,
-    body_lines,
-    key_id,
-    ring,
-)
-from tests.support.keys import ed25519_openssh
 
 PASSWORD = "Correct-Horse-9-Battery"
 
 
-def test_app_wires_a_store_on_the_shared_engine(make_vault_app, vault_env):
+def test_app_wires_a_store_on_the_shared_engine(make_vault_app, vault_env, vault_keys):
     app = make_vault_app(vault_env)
-    vault = plugin_state("vault", app)
-    assert vault.store.engine is plugin_state("database", app).engine
-    assert vault.keyring.active.key_id_hex == key_id(KEY_A)
-    assert KEY_A not in repr(vault) and KEY_A not in repr(vault.store)
+    store = ocore_vault.credentials(app)
+    assert store.engine is ocore_database.engine(app)
+    assert store.keyring.active.key_id_hex == vault_keys.key_id(vault_keys.a)
+    assert vault_keys.a not in repr(store) and vault_keys.a not in repr(store.keyring)
 
 
-def test_password_round_trip_and_replace_in_place(store_for):
-    store = store_for(KEY_A)
+def test_password_round_trip_and_replace_in_place(store_for, vault_keys):
+    store = store_for(vault_keys.a)
     info = store.put("web-1", Kind.PASSWORD, PASSWORD, username="root")
     assert (info.name, info.kind, info.username, info.version) == ("web-1", "password", "root", 1)
     assert info.fingerprint is None and not info.has_passphrase
-    assert info.key_id_hex == key_id(KEY_A)
+    assert info.key_id_hex == vault_keys.key_id(vault_keys.a)
 
     credential = store.get("web-1")
     assert credential.secret() == PASSWORD
@@ -70,21 +63,23 @@ def test_password_round_trip_and_replace_in_place(store_for):
     assert store.get("web-1").secret() == "Another-Secret-77"
 
 
-def test_private_key_round_trip_with_passphrase(store_for):
-    store = store_for(KEY_A)
-    key_text = ed25519_openssh(PASSPHRASE)
-    info = store.put("deploy", Kind.PRIVATE_KEY, key_text, username="deploy", passphrase=PASSPHRASE)
+def test_private_key_round_trip_with_passphrase(store_for, vault_keys):
+    store = store_for(vault_keys.a)
+    key_text = ed25519_openssh(vault_keys.passphrase)
+    info = store.put(
+        "deploy", Kind.PRIVATE_KEY, key_text, username="deploy", passphrase=vault_keys.passphrase
+    )
     assert info.kind is Kind.PRIVATE_KEY and info.has_passphrase
     assert info.fingerprint.startswith("SHA256:")
 
     credential = store.get("deploy")
     assert credential.secret() == key_text  # stored as given: still passphrase-protected
-    assert credential.passphrase() == PASSPHRASE
+    assert credential.passphrase() == vault_keys.passphrase
     pkey = store.private_key("deploy")
     assert isinstance(pkey, paramiko.Ed25519Key)
     assert pkey.fingerprint == info.fingerprint
     for shown in (repr(credential), repr(info), str(store.list())):
-        assert PASSPHRASE not in shown
+        assert vault_keys.passphrase not in shown
         assert not any(line in shown for line in body_lines(key_text))
 
     # An unencrypted key stores no passphrase, even when one is given.
@@ -92,20 +87,20 @@ def test_private_key_round_trip_with_passphrase(store_for):
     assert not plain.has_passphrase and store.get("plain").passphrase() is None
 
 
-def test_pkcs8_rsa_key_is_accepted_and_loaded_from_memory(store_for):
-    store = store_for(KEY_A)
+def test_pkcs8_rsa_key_is_accepted_and_loaded_from_memory(store_for, vault_keys):
+    store = store_for(vault_keys.a)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+        serialization.BestAvailableEncryption(vault_keys.passphrase.encode()),
     )
-    store.put("rsa", Kind.PRIVATE_KEY, pem, passphrase=PASSPHRASE)
+    store.put("rsa", Kind.PRIVATE_KEY, pem, passphrase=vault_keys.passphrase)
     assert isinstance(store.private_key("rsa"), paramiko.RSAKey)
 
 
-def test_bad_input_is_refused_with_typed_errors(store_for):
-    store = store_for(KEY_A)
+def test_bad_input_is_refused_with_typed_errors(store_for, vault_keys):
+    store = store_for(vault_keys.a)
     with pytest.raises(InvalidCredential, match="empty"):
         store.put("web", Kind.PASSWORD, "")
     with pytest.raises(InvalidCredential, match="line break"):
@@ -118,11 +113,13 @@ def test_bad_input_is_refused_with_typed_errors(store_for):
     with pytest.raises(InvalidCredential, match="kind"):
         store.put("web", "certificate", PASSWORD)
     with pytest.raises(InvalidCredential, match="no passphrase"):
-        store.put("web", Kind.PASSWORD, PASSWORD, passphrase=PASSPHRASE)
+        store.put("web", Kind.PASSWORD, PASSWORD, passphrase=vault_keys.passphrase)
     with pytest.raises(KeyFormatError, match="not a private key"):
         store.put("key", Kind.PRIVATE_KEY, "hello, I am not a key")
     with pytest.raises(WrongPassphrase):
-        store.put("key", Kind.PRIVATE_KEY, ed25519_openssh(PASSPHRASE), passphrase="wrong-one")
+        store.put(
+            "key", Kind.PRIVATE_KEY, ed25519_openssh(vault_keys.passphrase), passphrase="wrong-one"
+        )
     dsa_pem = (
         dsa.generate_private_key(key_size=1024)
         .private_bytes(
@@ -137,8 +134,8 @@ def test_bad_input_is_refused_with_typed_errors(store_for):
     assert store.list() == []
 
 
-def test_get_delete_and_missing(store_for):
-    store = store_for(KEY_A)
+def test_get_delete_and_missing(store_for, vault_keys):
+    store = store_for(vault_keys.a)
     with pytest.raises(CredentialNotFound, match="'nope'"):
         store.get("nope")
     store.put("gone", Kind.PASSWORD, PASSWORD)
@@ -154,8 +151,8 @@ def _secret_of(engine, name: str, column: str = "secret") -> bytes:
         return bytes(conn.execute(select(t.c[column]).where(t.c.name == name)).scalar_one())
 
 
-def test_ciphertext_copied_into_another_row_fails(store_for, engine):
-    store = store_for(KEY_A)
+def test_ciphertext_copied_into_another_row_fails(store_for, engine, vault_keys):
+    store = store_for(vault_keys.a)
     store.put("alpha", Kind.PASSWORD, "alpha-Password-1")
     store.put("beta", Kind.PASSWORD, "beta-Password-2")
     with engine.begin() as conn:
@@ -169,9 +166,14 @@ def test_ciphertext_copied_into_another_row_fails(store_for, engine):
     assert result.failures[0].error == "IntegrityError"
 
 
-def test_ciphertext_copied_into_another_column_fails(store_for, engine):
-    store = store_for(KEY_A)
-    store.put("key", Kind.PRIVATE_KEY, ed25519_openssh(PASSPHRASE), passphrase=PASSPHRASE)
+def test_ciphertext_copied_into_another_column_fails(store_for, engine, vault_keys):
+    store = store_for(vault_keys.a)
+    store.put(
+        "key",
+        Kind.PRIVATE_KEY,
+        ed25519_openssh(vault_keys.passphrase),
+        passphrase=vault_keys.passphrase,
+    )
     store.put("pw", Kind.PASSWORD, PASSWORD)
     # The key's own private-key value moved into its passphrase column, and a password value
     # moved into a private key's secret column: both fail on the purpose in the AD.
@@ -188,18 +190,23 @@ def test_ciphertext_copied_into_another_column_fails(store_for, engine):
     assert sorted(f.name for f in store.verify().failures) == ["key", "pw"]
 
 
-def test_key_id_column_must_match_the_value_header(store_for, engine):
-    store = store_for(KEY_A)
+def test_key_id_column_must_match_the_value_header(store_for, engine, vault_keys):
+    store = store_for(vault_keys.a)
     store.put("pw", Kind.PASSWORD, PASSWORD)
-    store.put("key", Kind.PRIVATE_KEY, ed25519_openssh(PASSPHRASE), passphrase=PASSPHRASE)
-    other = bytes.fromhex(key_id(KEY_B))
+    store.put(
+        "key",
+        Kind.PRIVATE_KEY,
+        ed25519_openssh(vault_keys.passphrase),
+        passphrase=vault_keys.passphrase,
+    )
+    other = bytes.fromhex(vault_keys.key_id(vault_keys.b))
     statements = [
         update(t).where(t.c.name == "pw").values(key_id=other),
         update(t).where(t.c.name == "pw").values(key_id=b"\x00" * 4),
         # passphrase written under another key than the secret
         update(t)
         .where(t.c.name == "key")
-        .values(passphrase=store_for(KEY_B).keyring.encrypt(b"x", **_site("key", engine))),
+        .values(passphrase=store_for(vault_keys.b).keyring.encrypt(b"x", **_site("key", engine))),
         update(t).where(t.c.name == "pw").values(passphrase=_secret_of(engine, "pw")),
         update(t).where(t.c.name == "key").values(fingerprint=None),
     ]
@@ -217,16 +224,16 @@ def _site(name: str, engine) -> dict:
     return {"purpose": Purpose.PASSPHRASE, "table": "vault_credentials", "row_id": str(row_id)}
 
 
-def test_status_names_each_key_id(store_for):
-    store_for(KEY_A).put("old-1", Kind.PASSWORD, PASSWORD)
-    store_for(KEY_A).put("old-2", Kind.PASSWORD, PASSWORD)
-    rotated = store_for(KEY_B, KEY_A)
+def test_status_names_each_key_id(store_for, vault_keys):
+    store_for(vault_keys.a).put("old-1", Kind.PASSWORD, PASSWORD)
+    store_for(vault_keys.a).put("old-2", Kind.PASSWORD, PASSWORD)
+    rotated = store_for(vault_keys.b, vault_keys.a)
     rotated.put("new-1", Kind.PASSWORD, PASSWORD)
     status = rotated.status()
-    assert status.active_key_id == key_id(KEY_B)
+    assert status.active_key_id == vault_keys.key_id(vault_keys.b)
     assert [(k.key_id, k.rows, k.role) for k in status.keys] == [
-        (key_id(KEY_B), 1, "active"),
-        (key_id(KEY_A), 2, "previous #1"),
+        (vault_keys.key_id(vault_keys.b), 1, "active"),
+        (vault_keys.key_id(vault_keys.a), 2, "previous #1"),
     ]
     assert (status.rows_total, status.rows_on_previous_keys, status.rows_on_unknown_keys) == (
         3,
@@ -234,19 +241,19 @@ def test_status_names_each_key_id(store_for):
         0,
     )
     # With key A forgotten, its rows are UNKNOWN and do not decrypt.
-    forgot = store_for(KEY_B)
+    forgot = store_for(vault_keys.b)
     status = forgot.status()
     assert [(k.key_id, k.rows, k.role) for k in status.unknown_keys] == [
-        (key_id(KEY_A), 2, "UNKNOWN")
+        (vault_keys.key_id(vault_keys.a), 2, "UNKNOWN")
     ]
     with pytest.raises(UnknownKeyId):
         forgot.get("old-1").secret()
     assert status.to_dict()["rows_on_unknown_keys"] == 2
 
 
-def test_missing_table_is_a_clear_error(empty_database):
+def test_missing_table_is_a_clear_error(empty_database, vault_keys):
     engine = create_engine(sqlalchemy_url(empty_database))
-    store = CredentialStore(engine, ring(KEY_A))
+    store = CredentialStore(engine, vault_keys.ring(vault_keys.a))
     assert store.table_exists() is False
     with pytest.raises(VaultNotMigrated, match="ocore db upgrade"):
         store.list()
@@ -255,8 +262,8 @@ def test_missing_table_is_a_clear_error(empty_database):
     engine.dispose()
 
 
-def test_a_credential_in_use_cannot_be_deleted(store_for, engine):
-    store = store_for(KEY_A)
+def test_a_credential_in_use_cannot_be_deleted(store_for, engine, vault_keys):
+    store = store_for(vault_keys.a)
     store.put("used", Kind.PASSWORD, PASSWORD)
     with engine.begin() as conn:  # what the SSH plugin's servers table does
         conn.execute(

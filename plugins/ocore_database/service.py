@@ -1,0 +1,54 @@
+"""The database plugin's lifecycle: the app's ``Database`` is built and checked at init and
+closed at shutdown; what ``init_app`` returns is what ``ocore_database.database()`` hands out."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ocore_database import migrations
+from ocore_database.database import Database, DatabaseUnavailable, PoolOptions
+from ocore_database.settings import DatabaseSettings
+from ocore_flask.errors import ServiceUnavailable
+from ocore_flask.redact import scrub_text
+from ocore_flask.settings import HostSettings
+from ocore_flask.state import get_state
+
+log = logging.getLogger("ocore_database")
+
+
+def init_app(app: Flask, settings: DatabaseSettings) -> Database:
+    """Open the pool (bounded wait for PostgreSQL), warn on the connection budget and on a
+    schema behind its migrations; exit 69 (``ServiceUnavailable``) when unreachable."""
+    # SQLAlchemy logs every invalidation at INFO under the pool class's name; an outage is
+    # reported once by the pool and by health instead.
+    logging.getLogger("ocore_database.pool.PgxPool").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    state = get_state(app)
+    url = settings.url.reveal()
+    db = Database(url, PoolOptions.from_settings(settings))
+    try:
+        db.start(settings.startup_timeout.seconds)
+    except DatabaseUnavailable as exc:
+        db.close()
+        reason = scrub_text(str(exc), state.config.secret_values())
+        raise ServiceUnavailable(
+            f"ocore: cannot use PostgreSQL at {url.where} as user {url.user or '(default)'} "
+            f"(waited up to {settings.startup_timeout}): {reason}. Check that the server is "
+            f"running and reachable from here and that DATABASE_URL is right."
+        ) from None
+    warning = db.connection_budget(state.config.section(HostSettings).web_concurrency)
+    if warning:
+        log.warning("database: %s", warning)
+    behind = migrations.pending(db.engine, state.plugins.active)
+    if behind:
+        log.warning("database: schema behind for %s; run `ocore db upgrade`", ", ".join(behind))
+    return db
+
+
+def close(app: Flask) -> None:
+    """Close every pooled connection and stop the pool's maintenance thread."""
+    from ocore_database import db
+
+    db(app).close()

@@ -1,0 +1,38 @@
+"""Pooled SSH connections to managed servers (fabric over paramiko).
+
+Connections are reused per server (keyed by ``SSHTarget.name``) with a per-server cap, closed
+after an idle timeout by a reaper thread, kept alive with SSH keepalives, and replaced
+transparently when found dead. Credentials come only from the target (a password or an
+in-memory key): keys are never read from disk or an agent, and no ssh_config or known_hosts
+file is consulted. Host keys are pinned on the first authenticated connection and enforced
+after (see ``hostkeys``).
+"""
+
+from __future__ import annotations
+
+from ..hostkeys import HostKeyChanged, SSHError
+from .errors import (
+    AuthFailed,
+    CommandTimeout,
+    ConnectFailed,
+    ConnectionLost,
+    PoolExhausted,
+)
+from .errors import PoolClosed as PoolClosed  # public, though never in __all__
+from .pool import SSHPool
+from .targets import KeyAuth, PasswordAuth, RunResult, SSHTarget
+
+__all__ = [
+    "AuthFailed",
+    "CommandTimeout",
+    "ConnectFailed",
+    "ConnectionLost",
+    "HostKeyChanged",
+    "KeyAuth",
+    "PasswordAuth",
+    "PoolExhausted",
+    "RunResult",
+    "SSHError",
+    "SSHPool",
+    "SSHTarget",
+]
