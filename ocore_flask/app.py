@@ -58,7 +58,7 @@ def create_app(
     found = load_plugins(environ, plugins, only=only)
     load_contributors(found)
     blueprints = found.collect("api_blueprints")
-    config = load(environ, found.settings, found.rules, found.problems)
+    config = load(environ, found.settings, found.cross_rules, found.problems)
     app = Flask("ocore_flask", instance_path=instance_path)
     app.config.update(API_SETTINGS)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024

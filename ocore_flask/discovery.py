@@ -254,12 +254,12 @@ def _collect_declarations(found: PluginManager) -> None:
     for setting in host_settings.SETTINGS:
         claim(setting.name, HOST)
         found.settings.append(dataclasses.replace(setting, owner=HOST))
-    found.rules.extend(host_settings.RULES)
+    found.cross_rules.extend(host_settings.CROSS_RULES)
     for plugin in found.active:
         for setting in settings_of(plugin.settings) if plugin.settings else ():
             if claim(setting.name, plugin.name):
                 found.settings.append(dataclasses.replace(setting, owner=plugin.name))
-        found.rules.extend(plugin.rules)
+        found.cross_rules.extend(plugin.cross_rules)
 
 
 def load_commands(found: PluginManager) -> list[tuple[str, Any]]:

@@ -1,7 +1,7 @@
 """The plugin manager: checks every plugin's hooks once, at load, and is their only caller.
 
 Discovery (``ocore_flask.discovery``) builds one ``PluginManager`` per process or app: the
-plugins found, the active ones in init order, their settings and rules, and every problem as
+plugins found, the active ones in init order, their settings and cross rules, and every problem as
 a line of the configuration report. Hooks are resolved from their import paths on first use
 and cached; what they declare (health sections, commands, blueprints, tasks) is collected once,
 with names taken twice reported against both owners.
@@ -75,7 +75,7 @@ class PluginManager:
     records: list[PluginRecord] = field(default_factory=list)
     active: list[Plugin] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
-    rules: list[CrossRule] = field(default_factory=list)
+    cross_rules: list[CrossRule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     specs: dict[str, HookSpec] = field(default_factory=dict)
     _resolved: dict[tuple[int, str], Callable[..., Any]] = field(default_factory=dict)

@@ -50,7 +50,7 @@ class Plugin:
     #: the plugin's settings section: a class made with ``ocore_flask.config.section``
     settings: type | None = None
     #: cross-field rules over its settings
-    rules: tuple[CrossRule, ...] = ()
+    cross_rules: tuple[CrossRule, ...] = ()
     #: hook name -> implementation (see ``ocore_flask.hookspecs``)
     hooks: Mapping[str, HookRef] = field(default_factory=dict)
     #: hooks this plugin specifies for others to implement
@@ -58,7 +58,7 @@ class Plugin:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requires", tuple(self.requires))
-        object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "cross_rules", tuple(self.cross_rules))
         object.__setattr__(self, "hookspecs", tuple(self.hookspecs))
         object.__setattr__(self, "hooks", MappingProxyType(dict(self.hooks)))
 

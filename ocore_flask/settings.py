@@ -255,7 +255,7 @@ def _previous_needs_current(ctx: Context) -> str | None:
     return None
 
 
-RULES: tuple[CrossRule, ...] = (
+CROSS_RULES: tuple[CrossRule, ...] = (
     CrossRule(
         "JWT_REFRESH_EXPIRY",
         ("JWT_ACCESS_EXPIRY",),

@@ -18,7 +18,7 @@ from ocore_flask.manager import PluginManager
 
 def _resolve() -> tuple[PluginManager, Config]:
     found = load_plugins(os.environ)
-    return found, resolve(os.environ, found.settings, found.rules, found.problems)
+    return found, resolve(os.environ, found.settings, found.cross_rules, found.problems)
 
 
 @click.group("config")
@@ -61,7 +61,7 @@ def show(as_json: bool) -> None:
 def docs(as_json: bool) -> None:
     """Print the settings reference (Markdown) generated from the declarations."""
     found, _ = _resolve()
-    text = render.markdown(found.settings, found.rules)
+    text = render.markdown(found.settings, found.cross_rules)
     emit({"markdown": text}, as_json, lambda: click.echo(text, nl=False))
 
 
@@ -70,5 +70,5 @@ def docs(as_json: bool) -> None:
 def example(as_json: bool) -> None:
     """Print a ready-to-fill env file."""
     found, _ = _resolve()
-    text = render.example_env(found.settings, found.rules)
+    text = render.example_env(found.settings, found.cross_rules)
     emit({"env": text}, as_json, lambda: click.echo(text, nl=False))

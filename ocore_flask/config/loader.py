@@ -20,7 +20,7 @@ from ocore_flask.config.declarations import (
 )
 from ocore_flask.config.modes import DEFAULT_MODE, Mode
 from ocore_flask.config.report import Problem, Report
-from ocore_flask.config.secrets import Secret, fingerprint
+from ocore_flask.config.secrets import Secret, secret_summary
 from ocore_flask.config.sections import build
 from ocore_flask.errors import ConfigError
 
@@ -87,7 +87,7 @@ class Config(Mapping[str, Any]):
         if setting.secret:
             if setting.kind.safe_render is not None:
                 return setting.kind.safe_render(value)
-            return fingerprint(setting.kind.render(value))
+            return secret_summary(setting.kind.render(value))
         return setting.kind.render(value)
 
     def secret_values(self) -> list[str]:

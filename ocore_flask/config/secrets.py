@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-def fingerprint(text: str) -> str:
+def secret_summary(text: str) -> str:
     """How a secret is shown: set, its length and a short hash to compare deployments."""
     digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f"set ({len(text)} chars, sha256:{digest}…)"

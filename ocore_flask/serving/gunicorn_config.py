@@ -15,7 +15,7 @@ from ocore_flask.discovery import load_plugins
 from ocore_flask.errors import EX_CONFIG
 
 _found = load_plugins(os.environ)
-_config = resolve(os.environ, _found.settings, _found.rules, _found.problems)
+_config = resolve(os.environ, _found.settings, _found.cross_rules, _found.problems)
 if not _config.report.ok:
     print(_config.report.render_text(), file=sys.stderr, flush=True)  # noqa: T201
     sys.exit(EX_CONFIG)

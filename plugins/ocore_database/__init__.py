@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ocore_database.settings import RULES, DatabaseSettings
+from ocore_database.settings import CROSS_RULES, DatabaseSettings
 from ocore_flask.hookspecs import HookSpec
 from ocore_flask.plugin import Plugin
 from ocore_flask.state import service_of
@@ -37,7 +37,7 @@ plugin = Plugin(
     "PostgreSQL connection pool with pgxpool semantics, migrations, health.",
     core=True,
     settings=DatabaseSettings,
-    rules=RULES,
+    cross_rules=CROSS_RULES,
     hookspecs=(MIGRATIONS,),
     hooks={
         "init_app": "ocore_database.service:init_app",

@@ -125,7 +125,7 @@ def _max_at_least_min(ctx: Context) -> str | None:
     return None
 
 
-RULES = (
+CROSS_RULES = (
     CrossRule(
         "DB_POOL_MAX_CONNS",
         ("DB_POOL_MIN_CONNS",),

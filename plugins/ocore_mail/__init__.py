@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ocore_flask.plugin import Plugin, lazy_exports
 from ocore_flask.state import service_of
-from ocore_mail.settings import RULES, MailSettings
+from ocore_mail.settings import CROSS_RULES, MailSettings
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -29,7 +29,7 @@ plugin = Plugin(
     "mail",
     "SMTP mail: TLS done right, a development sink, health.",
     settings=MailSettings,
-    rules=RULES,
+    cross_rules=CROSS_RULES,
     hooks={
         "init_app": "ocore_mail.service:init_app",
         "health_contributors": "ocore_mail.health:contributors",

@@ -36,7 +36,7 @@ def mail_group() -> None:
 def test_command(address: str, as_json: bool) -> None:
     """Send a test message to ADDRESS, printing each SMTP step (never the password)."""
     service = ocore_mail.mailer()
-    settings = service.settings
+    settings = service.options
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     report: dict[str, Any] = {
         "to": address,

@@ -28,31 +28,31 @@ from flask import Flask
 
 from ocore_flask.health.contributor import isoformat_utc
 from ocore_flask.state import get_state
-from ocore_mail import settings
 from ocore_mail.sender import (
     InvalidMessage,
     MailError,
     MailSender,
-    MailSettings,
     MessageRefused,
     OutgoingMessage,
     ProbeResult,
     RecipientRefused,
+    SenderOptions,
     SenderRefused,
     SendResult,
     Trace,
     effective_tls_mode,
 )
+from ocore_mail.settings import MailSettings
 
-__all__ = ["LastSend", "MailService", "init_app", "send_mail", "sender_settings"]
+__all__ = ["LastSend", "MailService", "init_app", "send_mail", "sender_options"]
 
 Outcome = Literal["sent", "refused", "failed"]
 _REFUSALS = (SenderRefused, RecipientRefused, MessageRefused)
 
 
-def sender_settings(section: settings.MailSettings, *, strict: bool) -> MailSettings:
+def sender_options(section: MailSettings, *, strict: bool) -> SenderOptions:
     """The sender's options from the plugin's settings section (``strict`` from the mode)."""
-    return MailSettings(
+    return SenderOptions(
         host=section.host,
         port=section.port,
         from_addr=section.from_addr,
@@ -66,10 +66,10 @@ def sender_settings(section: settings.MailSettings, *, strict: bool) -> MailSett
     )
 
 
-def init_app(app: Flask, section: settings.MailSettings) -> MailService:
+def init_app(app: Flask, section: MailSettings) -> MailService:
     """The app's ``MailService`` (no connection yet): what ``ocore_mail.mailer()`` hands out."""
     strict = get_state(app).config.mode.strict
-    return MailService(sender_settings(section, strict=strict), probe=section.health_probe)
+    return MailService(sender_options(section, strict=strict), probe=section.health_probe)
 
 
 @dataclass(frozen=True)
@@ -100,16 +100,16 @@ def _describe_failure(exc: MailError) -> str:
 class MailService:
     """Sends through one configured ``MailSender`` and records each send's outcome."""
 
-    def __init__(self, settings: MailSettings, *, probe: bool = False) -> None:
-        self.settings = settings
-        self.sender = MailSender(settings)
+    def __init__(self, options: SenderOptions, *, probe: bool = False) -> None:
+        self.options = options
+        self.sender = MailSender(options)
         self.probe_enabled = probe
         self._lock = threading.Lock()
         self._last: LastSend | None = None
         self._counts: dict[Outcome, int] = {"sent": 0, "refused": 0, "failed": 0}
 
     def __repr__(self) -> str:
-        return f"MailService({self.settings!r}, probe={self.probe_enabled})"
+        return f"MailService({self.options!r}, probe={self.probe_enabled})"
 
     def send(
         self,
@@ -144,7 +144,7 @@ class MailService:
 
     def probe(self, timeout: float | None = None, *, trace: Trace | None = None) -> ProbeResult:
         """Connect, EHLO, TLS as configured and NOOP (no login), within ``timeout`` seconds."""
-        settings = self.settings
+        settings = self.options
         if timeout is not None and timeout < settings.timeout:
             settings = replace(settings, timeout=timeout)
         return MailSender(settings).probe(trace=trace)
@@ -163,7 +163,7 @@ class MailService:
 
     def describe(self) -> dict[str, Any]:
         """Where and how mail is sent (no credentials), for health and the CLI."""
-        settings = self.settings
+        settings = self.options
         return {
             "host": settings.host,
             "port": settings.port,

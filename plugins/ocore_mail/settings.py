@@ -192,7 +192,7 @@ def _ca_file_used(ctx: Context) -> str | None:
     return None
 
 
-RULES = (
+CROSS_RULES = (
     CrossRule(
         "SMTP_PASSWORD",
         ("SMTP_USERNAME",),

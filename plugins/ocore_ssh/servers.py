@@ -25,9 +25,9 @@ from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint, key_line, 
 from ocore_ssh.pool import KeyAuth, PasswordAuth, SSHTarget
 from ocore_ssh.schema import TABLE_NAME, servers
 from ocore_vault import (
+    CredentialKind,
     CredentialNotFound,
     CredentialStore,
-    Kind,
     PassphraseRequired,
     PrivateKeyError,
     VaultError,
@@ -357,7 +357,7 @@ def target_for(server: Server, vault: CredentialStore) -> SSHTarget:
             server=server.name,
         )
     try:
-        if credential.kind is Kind.PASSWORD:
+        if credential.kind is CredentialKind.PASSWORD:
             auth: PasswordAuth | KeyAuth = PasswordAuth(credential.secret())
         else:
             auth = KeyAuth(credential.private_key())

@@ -26,7 +26,7 @@ _EXPORTS = {
     "PrivateKeyError": "ocore_vault.privatekeys",
     "CredentialNotFound": "ocore_vault.store",
     "CredentialStore": "ocore_vault.store",
-    "Kind": "ocore_vault.store",
+    "CredentialKind": "ocore_vault.store",
     "check_name": "ocore_vault.store",
     "username_problem": "ocore_vault.store",
 }

@@ -37,12 +37,12 @@ from ocore_vault.rotate import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, RotationResul
 from ocore_vault.store import (
     MAX_PASSWORD_LENGTH,
     CredentialInfo,
-    Kind,
+    CredentialKind,
     VerifyFailure,
     check_name,
 )
 
-KINDS = {"password": Kind.PASSWORD, "private-key": Kind.PRIVATE_KEY}
+KINDS = {"password": CredentialKind.PASSWORD, "private-key": CredentialKind.PRIVATE_KEY}
 KNOWN = (VaultError, PrivateKeyError)
 
 # These commands are how an operator repairs rows on unknown keys, so they start anyway.
@@ -136,7 +136,7 @@ def put_command(
     with known_errors(*KNOWN):
         check_name(name)
         passphrase: str | None = None
-        if KINDS[kind] is Kind.PASSWORD:
+        if KINDS[kind] is CredentialKind.PASSWORD:
             if key_file or passphrase_stdin:
                 raise click.UsageError("--key-file and --passphrase-stdin need --kind private-key")
             secret: str | bytes = _read_password()
@@ -155,7 +155,7 @@ def put_command(
 @with_vault
 def _put(
     name: str,
-    kind: Kind,
+    kind: CredentialKind,
     secret: str | bytes,
     username: str | None,
     passphrase: str | None,
@@ -168,7 +168,7 @@ def _put(
             name, kind, secret, username=username, passphrase=passphrase, replace=replace
         )
         role = key_role(store.keyring, info.key_id)
-    what = "password" if info.kind is Kind.PASSWORD else f"private key {info.fingerprint}"
+    what = "password" if info.kind is CredentialKind.PASSWORD else f"private key {info.fingerprint}"
     extra = ", passphrase-protected" if info.has_passphrase else ""
     user = f" for user {info.username}" if info.username else ""
     text = (

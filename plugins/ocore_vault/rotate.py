@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 
 from ocore_vault.crypto import KeyRing, Purpose, VaultError
 from ocore_vault.schema import TABLE_NAME, credentials
-from ocore_vault.store import SECRET_PURPOSE, Kind, VerifyFailure, translate_errors
+from ocore_vault.store import SECRET_PURPOSE, CredentialKind, VerifyFailure, translate_errors
 
 __all__ = ["DEFAULT_BATCH_SIZE", "RotationResult", "rotate"]
 
@@ -137,7 +137,10 @@ def _batch(
         row_id = str(row.id)
         try:
             secret = keyring.reencrypt(
-                row.secret, purpose=SECRET_PURPOSE[Kind(row.kind)], table=TABLE_NAME, row_id=row_id
+                row.secret,
+                purpose=SECRET_PURPOSE[CredentialKind(row.kind)],
+                table=TABLE_NAME,
+                row_id=row_id,
             )
             passphrase = None
             if row.passphrase is not None:

@@ -23,7 +23,7 @@ EXTRA = Plugin("extra")
 def host(environ: dict[str, str]) -> Config:
     """Resolve the host's own settings (no first-party plugins)."""
     found = load_plugins(environ, [EXTRA])
-    return resolve(environ, found.settings, found.rules, found.problems)
+    return resolve(environ, found.settings, found.cross_rules, found.problems)
 
 
 def errors(config: Config, name: str) -> list[str]:
@@ -380,7 +380,7 @@ def test_misspelt_jwt_secret_is_a_warning_naming_the_real_one(dev_env) -> None:
 def test_misspelt_pool_setting_is_a_warning_naming_the_real_one(dev_env) -> None:
     env = {**dev_env, "DATABASE_URL": "postgres://db/ocore", "DB_POOL_MAX_CONN": "10"}
     found = load_plugins(env, first_party_plugins())
-    config = resolve(env, found.settings, found.rules, found.problems)
+    config = resolve(env, found.settings, found.cross_rules, found.problems)
     assert config.report.ok
     (problem,) = [p for p in config.report.warnings if p.variable == "DB_POOL_MAX_CONN"]
     assert "did you mean DB_POOL_MAX_CONNS" in problem.message

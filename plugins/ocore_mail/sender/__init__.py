@@ -1,6 +1,6 @@
 """Outgoing mail over SMTP with the standard library (no Flask).
 
-TLS modes (``MailSettings.tls``, from ``SMTP_TLS``)
+TLS modes (``SenderOptions.tls``, from ``SMTP_TLS``)
     ``tls``       implicit TLS from the first byte (``smtplib.SMTP_SSL``), usually port 465.
     ``starttls``  plain connect, then STARTTLS; a server that does not offer it is an error.
     ``none``      never encrypt.
@@ -9,14 +9,14 @@ TLS modes (``MailSettings.tls``, from ``SMTP_TLS``)
                   on 1025 offers none). See ``effective_tls_mode``.
 
 Certificates are checked with ``ssl.create_default_context()`` (system trust store, hostname
-checking); ``MailSettings.ca_file`` adds a PEM bundle of extra trusted CAs (a private CA, or
+checking); ``SenderOptions.ca_file`` adds a PEM bundle of extra trusted CAs (a private CA, or
 the throwaway CA of the tests) on top of the system store. ``verify=False`` switches both
 checks off (the connection is still encrypted, but not authenticated).
 
 Strict mode (staging, production) never sends credentials over an unencrypted connection:
 ``InsecureAuthRefused`` is raised before AUTH, so the password never leaves the process.
 
-``MailSettings.timeout`` is one budget for the whole send: every step gets what is left of it,
+``SenderOptions.timeout`` is one budget for the whole send: every step gets what is left of it,
 so a server that stalls anywhere makes ``send`` fail with ``MailTimeout`` after about
 ``timeout`` seconds.
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 from .addresses import validate_address
 from .errors import (
     AuthFailed,
-    ConnectFailed,
     ConnectionDropped,
     InsecureAuthRefused,
     InvalidAddress,
@@ -41,12 +40,13 @@ from .errors import (
     MessageRefused,
     RecipientRefused,
     SenderRefused,
+    SMTPConnectError,
     TLSFailed,
 )
 from .message import OutgoingMessage, build_message
 from .options import IMPLICIT_TLS_PORT as IMPLICIT_TLS_PORT
 from .options import SUBMISSION_PORT as SUBMISSION_PORT
-from .options import TLS_MODES, MailSettings, TLSMode, effective_tls_mode
+from .options import TLS_MODES, SenderOptions, TLSMode, effective_tls_mode
 from .options import EffectiveTLS as EffectiveTLS
 from .results import ProbeResult, SendResult, Trace
 from .sender import MailSender
@@ -55,14 +55,14 @@ from .sender import MailSender
 __all__ = [
     "TLS_MODES",
     "AuthFailed",
-    "ConnectFailed",
+    "SMTPConnectError",
     "ConnectionDropped",
     "InsecureAuthRefused",
     "InvalidAddress",
     "InvalidMessage",
     "MailError",
     "MailSender",
-    "MailSettings",
+    "SenderOptions",
     "MailTimeout",
     "MessageRefused",
     "OutgoingMessage",

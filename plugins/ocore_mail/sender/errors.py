@@ -32,7 +32,7 @@ class MailError(Exception):
         return self.detail
 
 
-class ConnectFailed(MailError):
+class SMTPConnectError(MailError):
     """The server could not be reached: DNS failure, refused or unreachable."""
 
 
@@ -80,7 +80,7 @@ class ConnectionDropped(MailError):
 
 
 class MailTimeout(MailError):
-    """The send did not complete within ``MailSettings.timeout``."""
+    """The send did not complete within ``SenderOptions.timeout``."""
 
 
 class InvalidMessage(MailError, ValueError):

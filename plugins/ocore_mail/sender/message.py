@@ -16,7 +16,7 @@ from .errors import InvalidAddress, InvalidMessage
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message to send, its From taken from ``MailSettings.from_addr``."""
+    """A message to send, its From taken from ``SenderOptions.from_addr``."""
 
     to: str | Sequence[str]
     subject: str

@@ -1,4 +1,4 @@
-"""MailSettings and the TLS modes: how to reach the SMTP server."""
+"""SenderOptions and the TLS modes: how to reach the SMTP server."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ SUBMISSION_PORT = 587
 
 
 @dataclass(frozen=True, repr=False)
-class MailSettings:
+class SenderOptions:
     """How to reach the SMTP server; the plugin builds it from the ``SMTP_*`` settings.
 
     ``ca_file`` is an optional PEM file of extra trusted CA certificates, added to the system
@@ -61,7 +61,7 @@ class MailSettings:
     def __repr__(self) -> str:
         password = "'***'" if self.password else "None"
         return (
-            f"MailSettings(host={self.host!r}, port={self.port!r}, "
+            f"SenderOptions(host={self.host!r}, port={self.port!r}, "
             f"from_addr={self.from_addr!r}, username={self.username!r}, "
             f"password={password}, tls={self.tls!r}, verify={self.verify!r}, "
             f"timeout={self.timeout!r}, strict={self.strict!r}, ca_file={self.ca_file!r})"

@@ -6,7 +6,7 @@ import ssl
 from email.message import EmailMessage
 
 from .message import OutgoingMessage
-from .options import MailSettings
+from .options import SenderOptions
 from .results import ProbeResult, SendResult, Trace
 from .session import Session
 
@@ -14,18 +14,18 @@ from .session import Session
 class MailSender:
     """Sends messages with the configured server, TLS mode and credentials (smtplib only)."""
 
-    def __init__(self, settings: MailSettings) -> None:
-        self.settings = settings
+    def __init__(self, options: SenderOptions) -> None:
+        self.options = options
 
     def __repr__(self) -> str:
-        return f"MailSender({self.settings!r})"
+        return f"MailSender({self.options!r})"
 
     def ssl_context(self) -> ssl.SSLContext:
         """The client TLS context: system trust store plus ``ca_file``, or no checks."""
         context = ssl.create_default_context()
-        if self.settings.ca_file:
-            context.load_verify_locations(cafile=str(self.settings.ca_file))
-        if not self.settings.verify:
+        if self.options.ca_file:
+            context.load_verify_locations(cafile=str(self.options.ca_file))
+        if not self.options.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context

@@ -9,12 +9,12 @@ from typing import Literal
 
 from .errors import (
     AuthFailed,
-    ConnectFailed,
     InsecureAuthRefused,
     MailError,
     MessageRefused,
     RecipientRefused,
     SenderRefused,
+    SMTPConnectError,
     TLSFailed,
 )
 from .message import envelope, serialise
@@ -45,7 +45,7 @@ class Session(StepRunner):
         return elapsed
 
     def run(self) -> SendResult:
-        settings = self.settings
+        settings = self.options
         mode = effective_tls_mode(settings.tls, settings.port)
         assert self.message is not None
         sender, recipients = envelope(self.message, settings.from_addr)
@@ -86,7 +86,7 @@ class Session(StepRunner):
         )
 
     def probe(self) -> ProbeResult:
-        settings = self.settings
+        settings = self.options
         try:
             tls_used = self._open(effective_tls_mode(settings.tls, settings.port))
             client = self.client
@@ -114,7 +114,7 @@ class Session(StepRunner):
         )
 
     def _connect(self, mode: EffectiveTLS) -> None:
-        settings = self.settings
+        settings = self.options
         with self._step("connect"):
             remaining = self._remaining("connect")
             # local_hostname is set to skip smtplib's socket.getfqdn() (a DNS lookup that the
@@ -130,7 +130,7 @@ class Session(StepRunner):
             code, greeting = self.client.connect(settings.host, settings.port)
             if code != 220:
                 self._fail(
-                    ConnectFailed,
+                    SMTPConnectError,
                     "connect",
                     f"the server refused the session: {code} {reply_text(greeting)}",
                     code,
@@ -151,8 +151,8 @@ class Session(StepRunner):
         assert isinstance(sock, ssl.SSLSocket)
         cipher = sock.cipher()
         checked = (
-            f"certificate verified for {self.settings.host}"
-            if self.settings.verify
+            f"certificate verified for {self.options.host}"
+            if self.options.verify
             else "certificate NOT verified (verify is off)"
         )
         return f"{sock.version()} {cipher[0] if cipher else ''}, {checked}"
@@ -175,7 +175,7 @@ class Session(StepRunner):
             return "none"
         if not client.has_extn("starttls"):
             if mode == "starttls":
-                why = "SMTP_TLS=starttls" if self.settings.tls == "starttls" else "port 587"
+                why = "SMTP_TLS=starttls" if self.options.tls == "starttls" else "port 587"
                 self._fail(
                     TLSFailed, "tls", f"the server does not offer STARTTLS (required by {why})"
                 )
@@ -191,7 +191,7 @@ class Session(StepRunner):
         return "starttls"
 
     def _auth(self) -> str | None:
-        settings = self.settings
+        settings = self.options
         client = self.client
         assert client is not None
         if not settings.has_credentials:
@@ -261,8 +261,8 @@ class Session(StepRunner):
                 refused=refused,
                 accepted=accepted,
                 step="rcpt",
-                host=self.settings.host,
-                port=self.settings.port,
+                host=self.options.host,
+                port=self.options.port,
                 code=next(iter(refused.values()))[0],
             )
         return tuple(accepted)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .errors import (
     AuthFailed,
-    ConnectFailed,
     ConnectionDropped,
     MailError,
     MailTimeout,
+    SMTPConnectError,
     TLSFailed,
 )
 from .message import OutgoingMessage, build_message
@@ -36,12 +36,12 @@ class StepRunner:
         message: OutgoingMessage | EmailMessage | None,
         trace: Trace | None,
     ) -> None:
-        self.settings = sender.settings
+        self.options = sender.options
         self.sender = sender
         self.trace = trace
         self.steps: list[tuple[str, str]] = []
         self.started = time.monotonic()
-        self.deadline = self.started + self.settings.timeout
+        self.deadline = self.started + self.options.timeout
         self.client: smtplib.SMTP | None = None
         self.broken = False  # the transport failed: don't try a polite QUIT
         self.context: ssl.SSLContext | None = None
@@ -54,7 +54,7 @@ class StepRunner:
                 subject=message.subject,
                 text=message.text,
                 html=message.html,
-                from_addr=self.settings.from_addr,
+                from_addr=self.options.from_addr,
                 reply_to=message.reply_to,
             )
         if isinstance(message, EmailMessage):
@@ -67,7 +67,7 @@ class StepRunner:
             self.trace(step, detail)
 
     def _scrub(self, text: str) -> str:
-        password = self.settings.password
+        password = self.options.password
         return text.replace(password, "***") if password else text
 
     def _fail(
@@ -76,8 +76,8 @@ class StepRunner:
         raise cls(
             self._scrub(detail),
             step=step,
-            host=self.settings.host,
-            port=self.settings.port,
+            host=self.options.host,
+            port=self.options.port,
             code=code,
         )
 
@@ -86,14 +86,12 @@ class StepRunner:
             return self.sender.ssl_context()
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            self._fail(TLSFailed, "tls", f"cannot load CA file {self.settings.ca_file}: {reason}")
+            self._fail(TLSFailed, "tls", f"cannot load CA file {self.options.ca_file}: {reason}")
 
     def _remaining(self, step: str) -> float:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            self._fail(
-                MailTimeout, step, f"no time left of the {self.settings.timeout:g} s timeout"
-            )
+            self._fail(MailTimeout, step, f"no time left of the {self.options.timeout:g} s timeout")
         if self.client is not None:
             self.client.timeout = remaining
             if self.client.sock is not None:
@@ -118,7 +116,7 @@ class StepRunner:
         reply = f"{exc.smtp_code} {reply_text(exc.smtp_error)}"
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             self._fail(AuthFailed, step, f"credentials rejected: {reply}", exc.smtp_code)
-        cls = ConnectFailed if step == "connect" else MailError
+        cls = SMTPConnectError if step == "connect" else MailError
         self._fail(cls, step, f"unexpected reply {reply}", exc.smtp_code)
 
     def _transport_error(self, step: str, exc: Exception) -> NoReturn:
@@ -132,7 +130,7 @@ class StepRunner:
             self._fail(MailError, step, str(exc))
         if isinstance(exc, TimeoutError):
             self._fail(
-                MailTimeout, step, f"no answer within the {self.settings.timeout:g} s timeout"
+                MailTimeout, step, f"no answer within the {self.options.timeout:g} s timeout"
             )
         if isinstance(exc, ssl.SSLCertVerificationError):
             self._fail(TLSFailed, "tls", f"certificate not trusted: {exc.verify_message}")
@@ -146,11 +144,11 @@ class StepRunner:
                 hint = " (the server may not speak implicit TLS on this port; try starttls)"
             self._fail(TLSFailed, "tls", f"handshake failed: {exc.reason or exc}{hint}")
         if isinstance(exc, socket.gaierror):
-            self._fail(ConnectFailed, step, f"cannot resolve host: {exc.strerror or exc}")
+            self._fail(SMTPConnectError, step, f"cannot resolve host: {exc.strerror or exc}")
         if isinstance(exc, ConnectionRefusedError):
-            self._fail(ConnectFailed, step, "connection refused (nothing listens on that port)")
+            self._fail(SMTPConnectError, step, "connection refused (nothing listens on that port)")
         if isinstance(exc, OSError):
-            cls = ConnectFailed if step == "connect" else ConnectionDropped
+            cls = SMTPConnectError if step == "connect" else ConnectionDropped
             reason = exc.strerror or str(exc) or type(exc).__name__
             if isinstance(exc, ConnectionError):
                 reason = f"connection lost: {reason}"

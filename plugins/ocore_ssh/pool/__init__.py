@@ -14,9 +14,9 @@ from ..hostkeys import HostKeyChanged, SSHError
 from .errors import (
     AuthFailed,
     CommandTimeout,
-    ConnectFailed,
     ConnectionLost,
     PoolExhausted,
+    SSHConnectError,
 )
 from .errors import PoolClosed as PoolClosed  # public, though never in __all__
 from .pool import SSHPool
@@ -25,7 +25,7 @@ from .targets import KeyAuth, PasswordAuth, RunResult, SSHTarget
 __all__ = [
     "AuthFailed",
     "CommandTimeout",
-    "ConnectFailed",
+    "SSHConnectError",
     "ConnectionLost",
     "HostKeyChanged",
     "KeyAuth",

@@ -20,7 +20,7 @@ from ..hostkeys import (
     parse_key_line,
     prepare_client,
 )
-from .errors import AuthFailed, ConnectFailed
+from .errors import AuthFailed, SSHConnectError
 from .runner import PooledConnection, fabric_config
 from .state import ServerState, Slot
 from .targets import KeyAuth, PasswordAuth, SSHTarget, normalise_pin
@@ -100,11 +100,11 @@ class HostConnector:
                 ) from None
             if isinstance(exc, OSError | EOFError):  # refused, unreachable, socket timeouts
                 reason = str(exc) or type(exc).__name__
-                raise ConnectFailed(
+                raise SSHConnectError(
                     f"cannot connect to {where}: {reason}", server=target.name
                 ) from None
             if isinstance(exc, paramiko.SSHException):
-                raise ConnectFailed(
+                raise SSHConnectError(
                     f"SSH handshake with {where} failed: {exc}", server=target.name
                 ) from None
             raise

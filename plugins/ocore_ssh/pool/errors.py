@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..hostkeys import SSHError
 
 
-class ConnectFailed(SSHError):
+class SSHConnectError(SSHError):
     """The server could not be reached: refused, unreachable, timed out or no SSH handshake."""
 
 

@@ -18,7 +18,7 @@ from .errors import (
 )
 from .errors import translate_errors as translate_errors
 from .records import SECRET_PURPOSE as SECRET_PURPOSE
-from .records import Credential, CredentialInfo, Kind
+from .records import Credential, CredentialInfo, CredentialKind
 from .reports import KeyUsage, VaultStatus, VerifyFailure, VerifyResult
 from .store import CredentialStore
 from .validation import MAX_NAME_LENGTH as MAX_NAME_LENGTH
@@ -39,7 +39,7 @@ __all__ = [
     "CredentialStore",
     "InvalidCredential",
     "KeyUsage",
-    "Kind",
+    "CredentialKind",
     "VaultNotMigrated",
     "VaultStatus",
     "VerifyFailure",

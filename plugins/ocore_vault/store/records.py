@@ -1,4 +1,4 @@
-"""What a stored credential is: its Kind, the CredentialInfo shown, the encrypted Credential."""
+"""What a stored credential is: its kind, the CredentialInfo shown, the encrypted Credential."""
 
 from __future__ import annotations
 
@@ -17,14 +17,17 @@ from ocore_vault.schema import TABLE_NAME
 from .errors import CredentialError, InvalidCredential
 
 
-class Kind(enum.StrEnum):
+class CredentialKind(enum.StrEnum):
     """What a credential holds; the value is what the ``kind`` column stores."""
 
     PASSWORD = "password"  # noqa: S105 (a kind label, not a secret)
     PRIVATE_KEY = "private_key"
 
 
-SECRET_PURPOSE = {Kind.PASSWORD: Purpose.PASSWORD, Kind.PRIVATE_KEY: Purpose.PRIVATE_KEY}
+SECRET_PURPOSE = {
+    CredentialKind.PASSWORD: Purpose.PASSWORD,
+    CredentialKind.PRIVATE_KEY: Purpose.PRIVATE_KEY,
+}
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -33,7 +36,7 @@ class CredentialInfo:
 
     id: uuid.UUID
     name: str
-    kind: Kind
+    kind: CredentialKind
     username: str | None
     fingerprint: str | None
     key_id: bytes
@@ -97,7 +100,7 @@ class Credential(CredentialInfo):
 
     def parsed_key(self) -> ParsedKey:
         """Decrypt and load the private key, checking it is still the key that was stored."""
-        if self.kind is not Kind.PRIVATE_KEY:
+        if self.kind is not CredentialKind.PRIVATE_KEY:
             raise InvalidCredential(f"credential {self.name!r} is a password, not a private key")
         parsed = load_private_key(self.secret(), self.passphrase())
         if parsed.fingerprint != self.fingerprint:

@@ -24,7 +24,7 @@ from .errors import (
     InvalidCredential,
     translate_errors,
 )
-from .records import SECRET_PURPOSE, Credential, CredentialInfo, Kind
+from .records import SECRET_PURPOSE, Credential, CredentialInfo, CredentialKind
 from .reports import KeyUsage, VaultStatus, VerifyFailure, VerifyResult
 from .validation import check_name, check_username, password_bytes
 
@@ -51,7 +51,7 @@ def _info(row: Any) -> CredentialInfo:
     return CredentialInfo(
         id=row.id,
         name=row.name,
-        kind=Kind(row.kind),
+        kind=CredentialKind(row.kind),
         username=row.username,
         fingerprint=row.fingerprint,
         key_id=bytes(row.key_id),
@@ -78,7 +78,7 @@ class CredentialStore:
     def put(
         self,
         name: str,
-        kind: Kind | str,
+        kind: CredentialKind | str,
         secret: str | bytes,
         *,
         username: str | None = None,
@@ -89,12 +89,12 @@ class CredentialStore:
         name = check_name(name)
         username = check_username(username)
         try:
-            kind = Kind(kind)
+            kind = CredentialKind(kind)
         except ValueError:
             raise InvalidCredential("kind must be 'password' or 'private_key'") from None
         fingerprint: str | None = None
         sealed_passphrase: bytes | None = None
-        if kind is Kind.PASSWORD:
+        if kind is CredentialKind.PASSWORD:
             if passphrase:
                 raise InvalidCredential("a password credential has no passphrase")
             plain = password_bytes(secret)
@@ -169,7 +169,7 @@ class CredentialStore:
         return Credential(
             id=row.id,
             name=row.name,
-            kind=Kind(row.kind),
+            kind=CredentialKind(row.kind),
             username=row.username,
             fingerprint=row.fingerprint,
             key_id=bytes(row.key_id),
@@ -223,7 +223,7 @@ class CredentialStore:
                 try:
                     credential.secret()
                     credential.passphrase()
-                    if credential.kind is Kind.PRIVATE_KEY:
+                    if credential.kind is CredentialKind.PRIVATE_KEY:
                         credential.parsed_key()
                 except (VaultError, PrivateKeyError) as exc:
                     failure = VerifyFailure(credential.name, type(exc).__name__, str(exc))

@@ -76,7 +76,7 @@ def declarations(environ: dict[str, str]):
 @given(environments)
 def test_resolve_never_raises(environ: dict[str, str]) -> None:
     found = declarations(environ)
-    config = resolve(environ, found.settings, found.rules, found.problems)
+    config = resolve(environ, found.settings, found.cross_rules, found.problems)
     report = config.report
     assert isinstance(report.mode, Mode)
     assert report.ok == (not report.errors)
@@ -90,7 +90,7 @@ def test_resolve_never_raises(environ: dict[str, str]) -> None:
 def test_load_raises_only_config_error_or_returns_a_valid_config(environ: dict[str, str]) -> None:
     found = declarations(environ)
     try:
-        config = load(environ, found.settings, found.rules, found.problems)
+        config = load(environ, found.settings, found.cross_rules, found.problems)
     except ConfigError as exc:
         assert exc.report.errors
         assert exc.exit_code == 78
@@ -112,7 +112,7 @@ def test_development_environments_load_or_fail_cleanly(environ: dict[str, str]) 
     environ.setdefault("DATABASE_URL", "postgres://db/ocore")
     found = declarations(environ)
     try:
-        config = load(environ, found.settings, found.rules, found.problems)
+        config = load(environ, found.settings, found.cross_rules, found.problems)
     except ConfigError:
         return
     assert config.report.ok

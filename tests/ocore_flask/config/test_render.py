@@ -67,7 +67,7 @@ SETTINGS = (SECRET, PLAIN, SAME, PER_MODE, DERIVED, OPTIONAL, STRICT_REQUIRED)
 
 def first_party_declarations():
     found = load_plugins({}, first_party_plugins())
-    return found.settings, found.rules
+    return found.settings, found.cross_rules
 
 
 # --- defaults and rules text --------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from ocore_database.testing import first_party_plugins
 from ocore_flask.config import ConfigError, Secret, load, render, resolve, reveal
-from ocore_flask.config.secrets import fingerprint
+from ocore_flask.config.secrets import secret_summary
 from ocore_flask.discovery import load_plugins
 from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
 
@@ -37,14 +37,14 @@ NEEDLES = (
 # --- the wrapper --------------------------------------------------------------------------
 
 
-def test_fingerprint_shows_length_and_a_short_hash() -> None:
+def test_secret_summary_shows_length_and_a_short_hash() -> None:
     digest = hashlib.sha256(JWT_SECRET.encode()).hexdigest()[:8]
-    assert fingerprint(JWT_SECRET) == f"set ({len(JWT_SECRET)} chars, sha256:{digest}…)"
-    assert fingerprint("é").startswith("set (1 chars, sha256:")
+    assert secret_summary(JWT_SECRET) == f"set ({len(JWT_SECRET)} chars, sha256:{digest}…)"
+    assert secret_summary("é").startswith("set (1 chars, sha256:")
 
 
-def test_fingerprint_handles_lone_surrogates() -> None:
-    assert fingerprint("\udcff").startswith("set (1 chars, sha256:")
+def test_secret_summary_handles_lone_surrogates() -> None:
+    assert secret_summary("\udcff").startswith("set (1 chars, sha256:")
 
 
 def test_secret_never_shows_its_value() -> None:
@@ -109,20 +109,20 @@ INVALID_SECRETS = [
 def outputs(environ: dict[str, str]) -> list[str]:
     """Everything the config core can print or raise for ``environ``."""
     found = load_plugins(environ, first_party_plugins())
-    config = resolve(environ, found.settings, found.rules, found.problems)
+    config = resolve(environ, found.settings, found.cross_rules, found.problems)
     texts = [
         config.report.render_text(),
         json.dumps(config.report.to_dict()),
         repr(config.report),
         repr(config),
         json.dumps(render.show_rows(config), default=str),
-        render.markdown(found.settings, found.rules),
-        render.example_env(found.settings, found.rules),
+        render.markdown(found.settings, found.cross_rules),
+        render.example_env(found.settings, found.cross_rules),
     ]
     texts += [config.describe(name) for name in config.settings]
     texts += [repr(config.get(name)) + str(config.get(name)) for name in config]
     try:
-        load(environ, found.settings, found.rules, found.problems)
+        load(environ, found.settings, found.cross_rules, found.problems)
     except ConfigError as exc:
         texts += [str(exc), repr(exc), exc.render(), repr(exc.args)]
     return texts
@@ -149,6 +149,6 @@ def test_the_invalid_cases_are_really_invalid_or_warned() -> None:
     for broken in INVALID_SECRETS:
         environ = {"ENVIRONMENT": "production", **VALID_SECRETS, **broken}
         found = load_plugins(environ, first_party_plugins())
-        report = resolve(environ, found.settings, found.rules, found.problems).report
+        report = resolve(environ, found.settings, found.cross_rules, found.problems).report
         assert report.problems, broken
         assert {p.variable for p in report.problems} & set(broken), broken

@@ -23,7 +23,7 @@ DURATIONS = {
 
 def resolve_db(environ: dict[str, str]) -> Config:
     found = load_plugins(environ, [ocore_database.plugin])
-    return resolve(environ, found.settings, found.rules, found.problems)
+    return resolve(environ, found.settings, found.cross_rules, found.problems)
 
 
 def errors(config: Config, name: str) -> list[str]:

@@ -55,7 +55,7 @@ def test_a_failed_last_send_degrades_the_section_but_not_the_service(mail_app, m
     assert status == 200 and payload["status"] == "degraded"
     assert section["status"] == "degraded"
     assert section["message"].startswith("last send failed: SMTP connect failed")
-    assert section["data"]["last_send"]["error"] == "ConnectFailed"
+    assert section["data"]["last_send"]["error"] == "SMTPConnectError"
 
 
 def test_probe_ok_reports_the_tls_actually_used(mail_app, mail_env, smtp_ca, smtp_cert):
@@ -88,7 +88,7 @@ def test_probe_failure_is_degraded_not_fail(mail_app, mail_env):
     assert status == 200 and payload["status"] == "degraded"
     assert section["status"] == "degraded" and section["critical"] is False
     assert section["message"].startswith(f"probe failed: SMTP connect failed on {LOOPBACK}")
-    assert section["data"]["probe"]["error"] == "ConnectFailed"
+    assert section["data"]["probe"]["error"] == "SMTPConnectError"
 
 
 def test_probe_untrusted_certificate_is_degraded(mail_app, mail_env, smtp_cert):

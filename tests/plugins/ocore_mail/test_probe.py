@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from ocore_mail.sender import (
-    ConnectFailed,
     MailSender,
-    MailSettings,
     MailTimeout,
+    SenderOptions,
+    SMTPConnectError,
     TLSFailed,
 )
 from ocore_mail.service import MailService
@@ -21,7 +21,7 @@ USER = "mailer"
 PASSWORD = "Sup3r-S3cret-Pa55word!"
 
 
-def settings(port: int, **overrides: Any) -> MailSettings:
+def settings(port: int, **overrides: Any) -> SenderOptions:
     values: dict[str, Any] = {
         "host": LOOPBACK,
         "port": port,
@@ -30,7 +30,7 @@ def settings(port: int, **overrides: Any) -> MailSettings:
         "strict": True,
     }
     values.update(overrides)
-    return MailSettings(**values)
+    return SenderOptions(**values)
 
 
 def test_probe_plain_server():
@@ -56,7 +56,7 @@ def test_probe_with_tls_and_credentials_never_authenticates(smtp_ca, smtp_cert, 
 
 
 def test_probe_fails_like_send():
-    with ClosedPort() as closed, pytest.raises(ConnectFailed):
+    with ClosedPort() as closed, pytest.raises(SMTPConnectError):
         MailSender(settings(closed.port)).probe()
     with SMTPTestServer() as server, pytest.raises(TLSFailed, match="does not offer STARTTLS"):
         MailSender(settings(server.port, tls="starttls")).probe()

@@ -12,18 +12,18 @@ import pytest
 
 from ocore_mail.sender import (
     AuthFailed,
-    ConnectFailed,
     ConnectionDropped,
     InsecureAuthRefused,
     InvalidAddress,
     InvalidMessage,
     MailError,
     MailSender,
-    MailSettings,
     MailTimeout,
     OutgoingMessage,
     RecipientRefused,
+    SenderOptions,
     SenderRefused,
+    SMTPConnectError,
     TLSFailed,
     build_message,
     effective_tls_mode,
@@ -54,7 +54,7 @@ def foreign_cert() -> Iterator[ServerCertificate]:
 
 def settings(
     port: int = 25, smtp_ca: CertificateAuthority | None = None, **overrides: Any
-) -> MailSettings:
+) -> SenderOptions:
     values: dict[str, Any] = {
         "host": LOOPBACK,
         "port": port,
@@ -64,7 +64,7 @@ def settings(
         "ca_file": smtp_ca.ca_file if smtp_ca else None,
     }
     values.update(overrides)
-    return MailSettings(**values)
+    return SenderOptions(**values)
 
 
 def message(**overrides: Any) -> OutgoingMessage:
@@ -73,7 +73,7 @@ def message(**overrides: Any) -> OutgoingMessage:
     return OutgoingMessage(**values)
 
 
-def send(config: MailSettings, msg: OutgoingMessage | EmailMessage | None = None, **kw: Any):
+def send(config: SenderOptions, msg: OutgoingMessage | EmailMessage | None = None, **kw: Any):
     return MailSender(config).send(msg if msg is not None else message(), **kw)
 
 
@@ -274,7 +274,7 @@ def test_the_password_never_appears_in_errors_or_reprs(smtp_ca, smtp_cert, forei
         with pytest.raises(TLSFailed) as tls:
             send(settings(server.port, smtp_ca, username=USER, password=PASSWORD))
         errors.append(tls.value)
-    with ClosedPort() as closed, pytest.raises(ConnectFailed) as connect:
+    with ClosedPort() as closed, pytest.raises(SMTPConnectError) as connect:
         send(settings(closed.port, username=USER, password=PASSWORD))
     errors.append(connect.value)
     for error in errors:
@@ -289,7 +289,7 @@ def test_the_password_never_appears_in_errors_or_reprs(smtp_ca, smtp_cert, forei
 def test_closed_port_fails_fast_with_connect_failed():
     with ClosedPort() as closed:
         started = time.monotonic()
-        with pytest.raises(ConnectFailed) as info:
+        with pytest.raises(SMTPConnectError) as info:
             send(settings(closed.port, strict=False))
     assert time.monotonic() - started < 1
     assert str(info.value) == (
@@ -485,6 +485,6 @@ def test_settings_reject_impossible_values(overrides: dict[str, Any], message_pa
 
 
 def test_settings_default_to_the_secure_choices():
-    config = MailSettings(host="smtp.example.com", port=587, from_addr=FROM)
+    config = SenderOptions(host="smtp.example.com", port=587, from_addr=FROM)
     assert (config.tls, config.verify, config.strict, config.timeout) == ("auto", True, True, 10)
     assert config.username is None and config.password is None and config.ca_file is None

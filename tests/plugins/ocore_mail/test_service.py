@@ -9,11 +9,11 @@ import pytest
 
 from ocore_mail import mailer
 from ocore_mail.sender import (
-    ConnectFailed,
     InsecureAuthRefused,
     InvalidAddress,
-    MailSettings,
     RecipientRefused,
+    SenderOptions,
+    SMTPConnectError,
 )
 from ocore_mail.service import MailService, send_mail
 from ocore_mail.testing import LOOPBACK, ClosedPort, SMTPTestServer
@@ -39,7 +39,7 @@ def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, smtp_
     )
     service = mailer(app)
     assert isinstance(service, MailService) and service is mailer(app)
-    assert service.settings == MailSettings(
+    assert service.options == SenderOptions(
         host=LOOPBACK,
         port=2525,
         from_addr="oCore <noreply@example.com>",
@@ -57,7 +57,7 @@ def test_init_app_builds_the_service_from_the_settings(mail_app, mail_env, smtp_
 
 def test_development_mode_is_not_strict(mail_app, mail_env):
     service = mailer(mail_app(mail_env(2525)))
-    assert service.settings.strict is False and service.probe_enabled is False
+    assert service.options.strict is False and service.probe_enabled is False
 
 
 def test_send_mail_delivers_both_parts_and_records_the_outcome(mail_app, mail_env):
@@ -85,11 +85,11 @@ def test_send_mail_delivers_both_parts_and_records_the_outcome(mail_app, mail_en
 def test_a_server_failure_is_raised_and_recorded_as_failed(mail_app, mail_env):
     with ClosedPort() as closed:
         app = mail_app(mail_env(closed.port))
-        with app.app_context(), pytest.raises(ConnectFailed) as info:
+        with app.app_context(), pytest.raises(SMTPConnectError) as info:
             send_mail("alice@example.com", "Hi", "text")
     assert f"{LOOPBACK}:{closed.port}" in str(info.value)
     last = mailer(app).last_send
-    assert last.outcome == "failed" and last.error == "ConnectFailed" and last.step == "connect"
+    assert last.outcome == "failed" and last.error == "SMTPConnectError" and last.step == "connect"
     assert "connection refused" in last.message
     assert last.to_dict()["message"] == last.message
 

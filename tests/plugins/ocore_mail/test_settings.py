@@ -19,7 +19,7 @@ def resolved(mode: str = "development", **variables: str) -> Config:
     if mode != "development":
         environ["APP_URL"] = "https://ocore.example.com"
     found = load_plugins(environ, [ocore_mail.plugin])
-    return resolve(environ, found.settings, found.rules, found.problems)
+    return resolve(environ, found.settings, found.cross_rules, found.problems)
 
 
 def problems(config: Config, level: str = "error") -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ocore_mail.sender import MailSender, MailSettings, OutgoingMessage
+from ocore_mail.sender import MailSender, OutgoingMessage, SenderOptions
 from ocore_mail.sink import MailSink, port_in_use
 from ocore_mail.testing import LOOPBACK, ClosedPort
 
@@ -71,7 +71,7 @@ def test_each_message_gets_its_own_file_in_order(sink: MailSink):
 
 
 def test_the_mail_sender_delivers_to_the_sink_in_development_mode(sink: MailSink):
-    config = MailSettings(
+    config = SenderOptions(
         host=LOOPBACK,
         port=sink.port,
         from_addr="noreply@ocore.local",

@@ -19,7 +19,7 @@ from ocore_flask.state import get_state
 from ocore_flask.testing import wait_for
 from ocore_ssh import ssh
 from ocore_ssh.hostkeys import HostKeyChanged
-from ocore_ssh.pool import AuthFailed, CommandTimeout, ConnectFailed, KeyAuth, PoolExhausted
+from ocore_ssh.pool import AuthFailed, CommandTimeout, KeyAuth, PoolExhausted, SSHConnectError
 from ocore_ssh.servers import CredentialUnusable, InvalidServer, ServerNotFound, ServerStore
 from ocore_ssh.service import SSHService
 from ocore_ssh.testing import Sshd
@@ -191,7 +191,7 @@ def test_connection_errors_are_typed_and_clear(
     try:
         vault.put("pw", "password", sshd.password, username=sshd.user)
         service.add("down", closed.host, port=closed.port, credential="pw")
-        with pytest.raises(ConnectFailed, match="cannot connect to server 'down'"):
+        with pytest.raises(SSHConnectError, match="cannot connect to server 'down'"):
             service.run("down", "true")
     finally:
         closed.cleanup()

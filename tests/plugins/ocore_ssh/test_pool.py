@@ -17,10 +17,10 @@ from ocore_flask.testing import wait_for
 from ocore_ssh.pool import (
     AuthFailed,
     CommandTimeout,
-    ConnectFailed,
     KeyAuth,
     PasswordAuth,
     PoolExhausted,
+    SSHConnectError,
     SSHPool,
     SSHTarget,
 )
@@ -214,7 +214,7 @@ def test_closed_port_is_connect_failed_fast(sshd: Sshd) -> None:
         target = password_target(closed, name="down")
         with SSHPool(connect_timeout=5) as pool:
             started = time.monotonic()
-            with pytest.raises(ConnectFailed, match="down"):
+            with pytest.raises(SSHConnectError, match="down"):
                 pool.run(target, "true")
             assert time.monotonic() - started < 1
             assert pool.stats()["servers"]["down"]["failures"] == 1

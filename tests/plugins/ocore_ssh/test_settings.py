@@ -28,7 +28,7 @@ def resolved(mode: str = "development", **variables: str) -> Config:
         environ["APP_URL"] = "https://ocore.example.com"
     found = load_plugins(environ, [ocore_ssh.plugin])
     # Only this plugin's settings: its unmet ``requires`` (database, vault) are not the point.
-    return resolve(environ, found.settings, found.rules)
+    return resolve(environ, found.settings, found.cross_rules)
 
 
 def value(config: Config, name: str) -> float | int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ocore_vault
 from ocore_flask.testing import HEALTH_TOKEN
-from ocore_vault.store import CredentialStore, Kind
+from ocore_vault.store import CredentialKind, CredentialStore
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
@@ -17,7 +17,7 @@ def vault_section(app) -> dict:
 
 def test_section_reports_rows_per_key_id(make_vault_app, vault_env, vault_keys):
     app = make_vault_app(vault_env)
-    ocore_vault.credentials(app).put("web", Kind.PASSWORD, "Health-Password-1")
+    ocore_vault.credentials(app).put("web", CredentialKind.PASSWORD, "Health-Password-1")
     section = vault_section(app)
     assert section["status"] == "ok" and section["critical"] is False
     assert section["data"] == {
@@ -32,7 +32,7 @@ def test_section_reports_rows_per_key_id(make_vault_app, vault_env, vault_keys):
 
 def test_rows_on_previous_keys_are_counted(make_vault_app, vault_env, engine, vault_keys):
     CredentialStore(engine, vault_keys.ring(vault_keys.a)).put(
-        "web", Kind.PASSWORD, "Health-Password-1"
+        "web", CredentialKind.PASSWORD, "Health-Password-1"
     )
     env = {
         **vault_env,
@@ -49,7 +49,7 @@ def test_unknown_key_id_degrades(make_vault_app, vault_env, engine, vault_keys):
     app = make_vault_app(vault_env)
     # Written after startup by something holding another key (e.g. a misconfigured worker).
     CredentialStore(engine, vault_keys.ring(vault_keys.c)).put(
-        "stray", Kind.PASSWORD, "Stray-Password-1"
+        "stray", CredentialKind.PASSWORD, "Stray-Password-1"
     )
     section = vault_section(app)
     assert section["status"] == "degraded"

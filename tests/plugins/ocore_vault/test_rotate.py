@@ -15,7 +15,7 @@ from ocore_vault.crypto import KeyRing, Purpose
 from ocore_vault.rotate import _SWAP, rotate
 from ocore_vault.schema import TABLE_NAME
 from ocore_vault.schema import credentials as t
-from ocore_vault.store import Kind
+from ocore_vault.store import CredentialKind
 
 
 def seed_passwords(engine: Engine, keys: KeyRing, count: int, prefix: str = "host") -> dict:
@@ -69,7 +69,7 @@ def test_rotation_moves_every_row_including_passphrases(engine, store_for, vault
     old = store_for(vault_keys.a)
     old.put(
         "key",
-        Kind.PRIVATE_KEY,
+        CredentialKind.PRIVATE_KEY,
         ed25519_openssh(vault_keys.passphrase),
         passphrase=vault_keys.passphrase,
     )
@@ -168,7 +168,7 @@ def test_a_concurrent_put_during_rotation_is_never_lost(engine, store_for, vault
     thread.start()
     for number, name in enumerate(names):
         expected[name] = f"updated-during-rotation-{number}"
-        writer.put(name, Kind.PASSWORD, expected[name], username="admin")
+        writer.put(name, CredentialKind.PASSWORD, expected[name], username="admin")
     thread.join(30)
     assert done.is_set()
     assert results[0].rotated + results[0].skipped <= 250 and not results[0].failures
@@ -191,7 +191,9 @@ def test_compare_and_swap_refuses_a_row_changed_since_it_was_read(engine, store_
         keys.reencrypt(row.secret, purpose=Purpose.PASSWORD, table=TABLE_NAME, row_id=str(row.id))
         for row in rows
     ]
-    store_for(vault_keys.b, vault_keys.a).put("cas-00000", Kind.PASSWORD, "written-by-put-77")
+    store_for(vault_keys.b, vault_keys.a).put(
+        "cas-00000", CredentialKind.PASSWORD, "written-by-put-77"
+    )
     with engine.begin() as conn:
         swapped = conn.execute(
             _SWAP,

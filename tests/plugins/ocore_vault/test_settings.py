@@ -20,7 +20,7 @@ def vault(environ: dict[str, str], plugins=None) -> Config:
     """Resolve with the database and vault plugins (or real discovery when ``plugins=...``)."""
     chosen = [ocore_database.plugin, ocore_vault.plugin] if plugins is None else plugins
     found = load_plugins(environ, None if chosen is ... else chosen)
-    return resolve(environ, found.settings, found.rules, found.problems)
+    return resolve(environ, found.settings, found.cross_rules, found.problems)
 
 
 def errors(config: Config, name: str) -> list[str]:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ocore_ssh.testing import Sshd, ed25519_openssh
 from ocore_vault.rotate import rotate
-from ocore_vault.store import CredentialStore, Kind
+from ocore_vault.store import CredentialKind, CredentialStore
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the test sshd needs root")
 
@@ -75,7 +75,7 @@ def test_stored_private_keys_authenticate(sshd: Sshd, store_for, engine, vault_k
     }
     store = store_for(vault_keys.a)
     for name, (text, passphrase) in keys.items():
-        store.put(name, Kind.PRIVATE_KEY, text, username=sshd.user, passphrase=passphrase)
+        store.put(name, CredentialKind.PRIVATE_KEY, text, username=sshd.user, passphrase=passphrase)
         sshd.authorize(public_line(store.private_key(name)))
 
     # After a rotation to key B, with key A gone, the keys still log in.
@@ -89,8 +89,8 @@ def test_stored_private_keys_authenticate(sshd: Sshd, store_for, engine, vault_k
 
 def test_stored_password_authenticates_and_a_wrong_one_does_not(sshd: Sshd, store_for, vault_keys):
     store = store_for(vault_keys.a)
-    store.put("pw", Kind.PASSWORD, sshd.password, username=sshd.user)
+    store.put("pw", CredentialKind.PASSWORD, sshd.password, username=sshd.user)
     assert login(sshd, password=store.get("pw").secret()) == sshd.user
-    store.put("pw", Kind.PASSWORD, "not-the-password-1")
+    store.put("pw", CredentialKind.PASSWORD, "not-the-password-1")
     with pytest.raises(paramiko.AuthenticationException):
         login(sshd, password=store.get("pw").secret())

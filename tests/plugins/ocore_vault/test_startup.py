@@ -12,7 +12,7 @@ from ocore_flask.testing import JWT_SECRET
 from ocore_vault.crypto import VaultKey
 from ocore_vault.keyring import key_role
 from ocore_vault.rotate import rotate
-from ocore_vault.store import Kind
+from ocore_vault.store import CredentialKind
 
 OTHER_JWT = "other-jwt-Rt5Yu8Io1Pa4Sd7Fg0Hj3Kl6Zx9Cv"
 
@@ -23,7 +23,7 @@ def store_of(app):
 
 def put_rows(app, count: int, prefix: str = "web") -> None:
     for i in range(count):
-        store_of(app).put(f"{prefix}-{i}", Kind.PASSWORD, f"Password-{i}-xyz")
+        store_of(app).put(f"{prefix}-{i}", CredentialKind.PASSWORD, f"Password-{i}-xyz")
 
 
 def test_keyring_is_built_once_from_config(make_vault_app, dev_vault_env, vault_env, vault_keys):
@@ -133,7 +133,7 @@ def test_rows_written_by_a_stray_ring_are_caught_at_the_next_start(
     app = make_vault_app(vault_env)
     store = store_of(app)
     type(store)(store.engine, vault_keys.ring(vault_keys.c)).put(
-        "stray", Kind.PASSWORD, "Stray-Password-1"
+        "stray", CredentialKind.PASSWORD, "Stray-Password-1"
     )
     with pytest.raises(StartupError, match=rf"{vault_keys.key_id(vault_keys.c)} \(1 row\)"):
         make_vault_app(vault_env)

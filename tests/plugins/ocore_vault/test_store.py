@@ -21,10 +21,10 @@ from ocore_vault.schema import credentials as t
 from ocore_vault.store import (
     CredentialExists,
     CredentialInUse,
+    CredentialKind,
     CredentialNotFound,
     CredentialStore,
     InvalidCredential,
-    Kind,
     VaultNotMigrated,
 )
 
@@ -41,7 +41,7 @@ def test_app_wires_a_store_on_the_shared_engine(make_vault_app, vault_env, vault
 
 def test_password_round_trip_and_replace_in_place(store_for, vault_keys):
     store = store_for(vault_keys.a)
-    info = store.put("web-1", Kind.PASSWORD, PASSWORD, username="root")
+    info = store.put("web-1", CredentialKind.PASSWORD, PASSWORD, username="root")
     assert (info.name, info.kind, info.username, info.version) == ("web-1", "password", "root", 1)
     assert info.fingerprint is None and not info.has_passphrase
     assert info.key_id_hex == vault_keys.key_id(vault_keys.a)
@@ -59,7 +59,7 @@ def test_password_round_trip_and_replace_in_place(store_for, vault_keys):
     assert again.version == 2 and again.username == "admin"
     assert store.get("web-1").secret() == "Another-Secret-77"
     with pytest.raises(CredentialExists):
-        store.put("web-1", Kind.PASSWORD, "x-Third-1", replace=False)
+        store.put("web-1", CredentialKind.PASSWORD, "x-Third-1", replace=False)
     assert store.get("web-1").secret() == "Another-Secret-77"
 
 
@@ -67,9 +67,13 @@ def test_private_key_round_trip_with_passphrase(store_for, vault_keys):
     store = store_for(vault_keys.a)
     key_text = ed25519_openssh(vault_keys.passphrase)
     info = store.put(
-        "deploy", Kind.PRIVATE_KEY, key_text, username="deploy", passphrase=vault_keys.passphrase
+        "deploy",
+        CredentialKind.PRIVATE_KEY,
+        key_text,
+        username="deploy",
+        passphrase=vault_keys.passphrase,
     )
-    assert info.kind is Kind.PRIVATE_KEY and info.has_passphrase
+    assert info.kind is CredentialKind.PRIVATE_KEY and info.has_passphrase
     assert info.fingerprint.startswith("SHA256:")
 
     credential = store.get("deploy")
@@ -83,7 +87,9 @@ def test_private_key_round_trip_with_passphrase(store_for, vault_keys):
         assert not any(line in shown for line in body_lines(key_text))
 
     # An unencrypted key stores no passphrase, even when one is given.
-    plain = store.put("plain", Kind.PRIVATE_KEY, ed25519_openssh(), passphrase="ignored-one")
+    plain = store.put(
+        "plain", CredentialKind.PRIVATE_KEY, ed25519_openssh(), passphrase="ignored-one"
+    )
     assert not plain.has_passphrase and store.get("plain").passphrase() is None
 
 
@@ -95,30 +101,33 @@ def test_pkcs8_rsa_key_is_accepted_and_loaded_from_memory(store_for, vault_keys)
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(vault_keys.passphrase.encode()),
     )
-    store.put("rsa", Kind.PRIVATE_KEY, pem, passphrase=vault_keys.passphrase)
+    store.put("rsa", CredentialKind.PRIVATE_KEY, pem, passphrase=vault_keys.passphrase)
     assert isinstance(store.private_key("rsa"), paramiko.RSAKey)
 
 
 def test_bad_input_is_refused_with_typed_errors(store_for, vault_keys):
     store = store_for(vault_keys.a)
     with pytest.raises(InvalidCredential, match="empty"):
-        store.put("web", Kind.PASSWORD, "")
+        store.put("web", CredentialKind.PASSWORD, "")
     with pytest.raises(InvalidCredential, match="line break"):
-        store.put("web", Kind.PASSWORD, "two\nlines")
+        store.put("web", CredentialKind.PASSWORD, "two\nlines")
     for bad_name in ("", " web", "web 1", "-web", "x" * 129, None):
         with pytest.raises(InvalidCredential, match="credential name"):
-            store.put(bad_name, Kind.PASSWORD, PASSWORD)  # type: ignore[arg-type]
+            store.put(bad_name, CredentialKind.PASSWORD, PASSWORD)  # type: ignore[arg-type]
     with pytest.raises(InvalidCredential, match="username"):
-        store.put("web", Kind.PASSWORD, PASSWORD, username="root admin")
+        store.put("web", CredentialKind.PASSWORD, PASSWORD, username="root admin")
     with pytest.raises(InvalidCredential, match="kind"):
         store.put("web", "certificate", PASSWORD)
     with pytest.raises(InvalidCredential, match="no passphrase"):
-        store.put("web", Kind.PASSWORD, PASSWORD, passphrase=vault_keys.passphrase)
+        store.put("web", CredentialKind.PASSWORD, PASSWORD, passphrase=vault_keys.passphrase)
     with pytest.raises(KeyFormatError, match="not a private key"):
-        store.put("key", Kind.PRIVATE_KEY, "hello, I am not a key")
+        store.put("key", CredentialKind.PRIVATE_KEY, "hello, I am not a key")
     with pytest.raises(WrongPassphrase):
         store.put(
-            "key", Kind.PRIVATE_KEY, ed25519_openssh(vault_keys.passphrase), passphrase="wrong-one"
+            "key",
+            CredentialKind.PRIVATE_KEY,
+            ed25519_openssh(vault_keys.passphrase),
+            passphrase="wrong-one",
         )
     dsa_pem = (
         dsa.generate_private_key(key_size=1024)
@@ -130,7 +139,7 @@ def test_bad_input_is_refused_with_typed_errors(store_for, vault_keys):
         .decode()
     )
     with pytest.raises(UnsupportedKeyType, match="DSA"):
-        store.put("key", Kind.PRIVATE_KEY, dsa_pem)
+        store.put("key", CredentialKind.PRIVATE_KEY, dsa_pem)
     assert store.list() == []
 
 
@@ -138,10 +147,10 @@ def test_get_delete_and_missing(store_for, vault_keys):
     store = store_for(vault_keys.a)
     with pytest.raises(CredentialNotFound, match="'nope'"):
         store.get("nope")
-    store.put("gone", Kind.PASSWORD, PASSWORD)
+    store.put("gone", CredentialKind.PASSWORD, PASSWORD)
     assert store.delete("gone") is True
     assert store.delete("gone") is False
-    store.put("pw", Kind.PASSWORD, PASSWORD)
+    store.put("pw", CredentialKind.PASSWORD, PASSWORD)
     with pytest.raises(InvalidCredential, match="password, not a private key"):
         store.get("pw").private_key()
 
@@ -153,8 +162,8 @@ def _secret_of(engine, name: str, column: str = "secret") -> bytes:
 
 def test_ciphertext_copied_into_another_row_fails(store_for, engine, vault_keys):
     store = store_for(vault_keys.a)
-    store.put("alpha", Kind.PASSWORD, "alpha-Password-1")
-    store.put("beta", Kind.PASSWORD, "beta-Password-2")
+    store.put("alpha", CredentialKind.PASSWORD, "alpha-Password-1")
+    store.put("beta", CredentialKind.PASSWORD, "beta-Password-2")
     with engine.begin() as conn:
         conn.execute(update(t).where(t.c.name == "beta").values(secret=_secret_of(engine, "alpha")))
     with pytest.raises(IntegrityError) as info:
@@ -170,11 +179,11 @@ def test_ciphertext_copied_into_another_column_fails(store_for, engine, vault_ke
     store = store_for(vault_keys.a)
     store.put(
         "key",
-        Kind.PRIVATE_KEY,
+        CredentialKind.PRIVATE_KEY,
         ed25519_openssh(vault_keys.passphrase),
         passphrase=vault_keys.passphrase,
     )
-    store.put("pw", Kind.PASSWORD, PASSWORD)
+    store.put("pw", CredentialKind.PASSWORD, PASSWORD)
     # The key's own private-key value moved into its passphrase column, and a password value
     # moved into a private key's secret column: both fail on the purpose in the AD.
     with engine.begin() as conn:
@@ -192,10 +201,10 @@ def test_ciphertext_copied_into_another_column_fails(store_for, engine, vault_ke
 
 def test_key_id_column_must_match_the_value_header(store_for, engine, vault_keys):
     store = store_for(vault_keys.a)
-    store.put("pw", Kind.PASSWORD, PASSWORD)
+    store.put("pw", CredentialKind.PASSWORD, PASSWORD)
     store.put(
         "key",
-        Kind.PRIVATE_KEY,
+        CredentialKind.PRIVATE_KEY,
         ed25519_openssh(vault_keys.passphrase),
         passphrase=vault_keys.passphrase,
     )
@@ -225,10 +234,10 @@ def _site(name: str, engine) -> dict:
 
 
 def test_status_names_each_key_id(store_for, vault_keys):
-    store_for(vault_keys.a).put("old-1", Kind.PASSWORD, PASSWORD)
-    store_for(vault_keys.a).put("old-2", Kind.PASSWORD, PASSWORD)
+    store_for(vault_keys.a).put("old-1", CredentialKind.PASSWORD, PASSWORD)
+    store_for(vault_keys.a).put("old-2", CredentialKind.PASSWORD, PASSWORD)
     rotated = store_for(vault_keys.b, vault_keys.a)
-    rotated.put("new-1", Kind.PASSWORD, PASSWORD)
+    rotated.put("new-1", CredentialKind.PASSWORD, PASSWORD)
     status = rotated.status()
     assert status.active_key_id == vault_keys.key_id(vault_keys.b)
     assert [(k.key_id, k.rows, k.role) for k in status.keys] == [
@@ -258,13 +267,13 @@ def test_missing_table_is_a_clear_error(empty_database, vault_keys):
     with pytest.raises(VaultNotMigrated, match="ocore db upgrade"):
         store.list()
     with pytest.raises(VaultNotMigrated):
-        store.put("web", Kind.PASSWORD, PASSWORD)
+        store.put("web", CredentialKind.PASSWORD, PASSWORD)
     engine.dispose()
 
 
 def test_a_credential_in_use_cannot_be_deleted(store_for, engine, vault_keys):
     store = store_for(vault_keys.a)
-    store.put("used", Kind.PASSWORD, PASSWORD)
+    store.put("used", CredentialKind.PASSWORD, PASSWORD)
     with engine.begin() as conn:  # what the SSH plugin's servers table does
         conn.execute(
             text(
