@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             "ocore config check / flask --version wall time",
             ratio(ms["ocore config check"], ms["flask --version"]),
             "ratio",
+            "<= 1.5",
         ),
     ]
 

@@ -77,7 +77,7 @@ def create_app(
 
 
 def _init_plugins(app: Flask, found: PluginManager, config: Any) -> None:
-    services = app.extensions[EXTENSION].services
+    services = app.extensions[EXTENSION]._services
     initialised = []
     for plugin in found.active:
         section = config.section(plugin.settings) if plugin.settings else None
@@ -97,7 +97,7 @@ def _init_plugins(app: Flask, found: PluginManager, config: Any) -> None:
 
 
 def _close(app: Flask, found: PluginManager, plugins: Sequence[Any]) -> None:
-    services = app.extensions[EXTENSION].services
+    services = app.extensions[EXTENSION]._services
     for plugin in reversed(plugins):
         try:
             found.call(plugin, "close", app)
@@ -111,4 +111,4 @@ def close_app(app: Flask) -> None:
     state: OcoreState = app.extensions[EXTENSION]
     if state.health is not None:
         state.health.close()
-    _close(app, state.plugins, [p for p in state.plugins.active if p.name in state.services])
+    _close(app, state.plugins, [p for p in state.plugins.active if p.name in state._services])

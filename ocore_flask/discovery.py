@@ -13,13 +13,12 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ocore_flask import settings as host_settings
+from ocore_flask.commands import HOST_COMMANDS
 from ocore_flask.config import kinds
 from ocore_flask.config.report import Problem
 from ocore_flask.config.sections import settings_of
 from ocore_flask.manager import DISABLE_VARIABLE, HOST, PluginManager, PluginRecord
 from ocore_flask.plugin import ENTRY_POINT_GROUP, Plugin
-
-RESERVED_COMMANDS = frozenset({"config", "plugins", "health", "serve", "dev"})
 
 
 def load_plugins(
@@ -98,13 +97,8 @@ def _disabled_names(environ: Mapping[str, str]) -> frozenset[str]:
 def _from_entry_points(disabled: frozenset[str]) -> list[PluginRecord]:
     records = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        dist = getattr(ep, "dist", None)
         record = PluginRecord(
-            ep.name,
-            None,
-            dist.name if dist else None,
-            dist.version if dist else None,
-            enabled=ep.name not in disabled,
+            ep.name, None, getattr(ep, "dist", None), enabled=ep.name not in disabled
         )
         try:
             obj = ep.load()
@@ -265,7 +259,7 @@ def _collect_declarations(found: PluginManager) -> None:
 def load_commands(found: PluginManager) -> list[tuple[str, Any]]:
     """The active plugins' CLI commands, collected only when a command line needs them (they
     import a plugin's runtime); a name taken twice, or by the host, becomes a problem."""
-    return found.collect("cli_commands", reserved=RESERVED_COMMANDS)
+    return found.collect("cli_commands", reserved=HOST_COMMANDS)
 
 
 def load_contributors(found: PluginManager) -> list[tuple[str, Any]]:

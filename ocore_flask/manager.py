@@ -39,10 +39,21 @@ class PluginRecord:
 
     name: str
     plugin: Plugin | None
-    distribution: str | None = None
-    version: str | None = None
+    #: the installed distribution (``importlib.metadata``); its metadata is read only when a
+    #: message or listing needs its name and version, which keeps ``config check`` fast
+    dist: Any = None
     enabled: bool = True
     error: str | None = None
+
+    @property
+    def distribution(self) -> str | None:
+        """The distribution's name, e.g. ``ocore-flask``."""
+        return self.dist.name if self.dist is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """The distribution's version."""
+        return self.dist.version if self.dist is not None else None
 
     @property
     def label(self) -> str:

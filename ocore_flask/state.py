@@ -32,7 +32,7 @@ class OcoreState:
     repair: bool = False
     health: Any = None
     api: Any = None
-    services: dict[str, Any] = field(default_factory=dict, repr=False)
+    _services: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"<OcoreState {self.config.mode.value}: {len(self.plugins.active)} plugins>"
@@ -46,7 +46,7 @@ def get_state(app: Flask | None = None) -> OcoreState:
 def service_of(plugin: Plugin, app: Flask | None = None) -> Any:
     """The service ``plugin``'s ``init_app`` returned for ``app`` (default: ``current_app``):
     what a plugin's accessor hands out. Raises ``RuntimeError`` when the plugin is not active."""
-    services = get_state(app).services
+    services = get_state(app)._services
     if plugin.name not in services:
         raise RuntimeError(
             f"plugin {plugin.name!r} is not active in this app: install and enable it, and list "

@@ -8,20 +8,12 @@ import os
 
 import click
 
+from ocore_flask.commands import HOST_COMMANDS
 from ocore_flask.discovery import load_commands, load_plugins
-
-# Built-in commands by name, imported on first use so `ocore config check` starts fast.
-BUILTIN = {
-    "config": "ocore_flask.cli.config_cmds:config_group",
-    "plugins": "ocore_flask.cli.plugins_cmds:plugins_group",
-    "health": "ocore_flask.cli.health_cmd:health_command",
-    "serve": "ocore_flask.cli.serve_cmd:serve_command",
-    "dev": "ocore_flask.cli.dev_cmd:dev_command",
-}
 
 
 def _builtin(name: str) -> click.Command:
-    module, attribute = BUILTIN[name].split(":")
+    module, attribute = HOST_COMMANDS[name].split(":")
     return getattr(importlib.import_module(module), attribute)
 
 
@@ -36,10 +28,10 @@ class OcoreGroup(click.Group):
         return cache
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(BUILTIN) | set(self._plugin_commands(ctx)))
+        return sorted(set(HOST_COMMANDS) | set(self._plugin_commands(ctx)))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in BUILTIN:
+        if name in HOST_COMMANDS:
             return _builtin(name)
         return self._plugin_commands(ctx).get(name)
 

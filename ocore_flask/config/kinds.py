@@ -3,6 +3,7 @@ decides whether a value may be shown: never for secrets)."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -196,8 +197,6 @@ def _split_url(raw: str):
 
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The closest candidate to ``word``, prefix matches first (``prod`` → ``production``)."""
-    import difflib
-
     options = list(candidates)
     prefixed = [c for c in options if word and c.startswith(word)]
     if len(prefixed) == 1:

@@ -25,9 +25,9 @@ The helpers that need Flask and the app factory (``make_app``, ``rich_health``,
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ocore_flask.plugin import lazy_exports
 from ocore_flask.testing.environ import (
     HEALTH_TOKEN,
     JWT_SECRET,
@@ -86,14 +86,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ocore_flask.testing' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg2
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -171,8 +172,6 @@ class Database:
 
 
 def _application_name(url: DatabaseURL) -> str:
-    from urllib.parse import parse_qsl, urlsplit
-
     query = dict(parse_qsl(urlsplit(url.raw).query))
     return query.get("application_name") or DEFAULT_APPLICATION_NAME
 

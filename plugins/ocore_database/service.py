@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask
 
+import ocore_database
 from ocore_database import migrations
 from ocore_database.database import Database, DatabaseUnavailable, PoolOptions
 from ocore_database.settings import DatabaseSettings
@@ -49,6 +50,4 @@ def init_app(app: Flask, settings: DatabaseSettings) -> Database:
 
 def close(app: Flask) -> None:
     """Close every pooled connection and stop the pool's maintenance thread."""
-    from ocore_database import db
-
-    db(app).close()
+    ocore_database.db(app).close()

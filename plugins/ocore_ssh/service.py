@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 import ocore_database
+import ocore_ssh
 import ocore_vault
 from ocore_ssh.hostkeys import SSHError, key_line
 from ocore_ssh.pool import RunResult, SSHPool, SSHTarget
@@ -59,9 +60,7 @@ def init_app(app: Flask, settings: SSHSettings) -> SSHService:
 
 def close(app: Flask) -> None:
     """Close every pooled connection and stop the pool's reaper thread."""
-    from ocore_ssh import ssh
-
-    ssh(app).close()
+    ocore_ssh.ssh(app).close()
 
 
 @dataclass(frozen=True)

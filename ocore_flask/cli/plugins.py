@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ocore_flask.cli.kit import emit, json_option
+from ocore_flask.config.sections import settings_of
 from ocore_flask.discovery import load_commands, load_contributors, load_plugins
 from ocore_flask.manager import PluginManager, PluginRecord
 
@@ -69,8 +70,6 @@ def _item_name(item: Any) -> str:
 
 
 def _own_settings(plugin: Any) -> list[str]:
-    from ocore_flask.config.sections import settings_of
-
     return [s.name for s in settings_of(plugin.settings)] if plugin and plugin.settings else []
 
 
