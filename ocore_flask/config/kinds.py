@@ -1,5 +1,10 @@
 """Value kinds shared by the host and plugins. Parse errors never quote the value (the loader
-decides whether a value may be shown: never for secrets)."""
+decides whether a value may be shown: never for secrets).
+
+Integers, ranges, booleans and choices are parsed by marshmallow's own fields and validators
+(what environs uses); the kinds add the operator-facing message (the rule and an example).
+Durations, hosts, URLs, origins and lists are hand-written: Go's exact duration grammar, IPv6
+literals, and origin/URL rules have no marshmallow equivalent with the same edge cases."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+import marshmallow as ma
 
 from ocore_flask.config.declarations import Kind
 from ocore_flask.config.durations import Duration, DurationError, parse_duration
@@ -30,27 +37,28 @@ def text() -> Kind:
 def integer(minimum: int | None = None, maximum: int | None = None) -> Kind:
     """A whole number, optionally bounded."""
     bounds = _bounds_doc(minimum, maximum)
+    field = ma.fields.Integer(strict=True, validate=ma.validate.Range(minimum, maximum))
 
     def parse(raw: str) -> int:
-        if not _INT_RE.fullmatch(raw):
+        if not _INT_RE.fullmatch(raw):  # marshmallow would take "4.0" or " 4"
             raise ValueError(f"must be a whole number{bounds}, e.g. {minimum or 0}")
-        value = int(raw)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise ValueError(f"must be a whole number{bounds}")
-        return value
+        try:
+            return field.deserialize(int(raw))
+        except ma.ValidationError:
+            raise ValueError(f"must be a whole number{bounds}") from None
 
     return Kind("integer", f"whole number{bounds}", parse)
 
 
 def boolean() -> Kind:
     """true/false (also 1/0, yes/no, on/off), case-insensitive."""
-    truthy, falsy = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+    field = ma.fields.Boolean(truthy={"true", "1", "yes", "on"}, falsy={"false", "0", "no", "off"})
 
     def parse(raw: str) -> bool:
-        word = raw.lower()
-        if word in truthy or word in falsy:
-            return word in truthy
-        raise ValueError("must be true or false")
+        try:
+            return field.deserialize(raw.lower())
+        except ma.ValidationError:
+            raise ValueError("must be true or false") from None
 
     return Kind("bool", "true or false", parse, lambda v: "true" if v else "false")
 
@@ -98,11 +106,14 @@ def _go_reason(exc: DurationError) -> str:
 def choice(*values: str, ignore_case: bool = False) -> Kind:
     """One of a fixed set of lowercase words; a near miss gets a "did you mean"."""
     listed = ", ".join(values)
+    one_of = ma.validate.OneOf(values)
 
     def parse(raw: str) -> str:
         word = raw.lower() if ignore_case else raw
-        if word in values:
-            return word
+        try:
+            return one_of(word)
+        except ma.ValidationError:
+            pass
         hint = did_you_mean(raw.lower(), values)
         suggestion = f"; did you mean {hint!r}?" if hint else ""
         raise ValueError(f"must be one of {listed}{suggestion}")
