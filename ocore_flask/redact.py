@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, unquote_plus
 
 MASK = "***"
 
@@ -57,6 +57,30 @@ def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
 def is_secret_key(key: str) -> bool:
     """Say whether a mapping key names a credential, so its whole value is masked."""
     return bool(_SECRET_KEY_RE.search(key))
+
+
+def _query_pairs(query: str) -> list[tuple[str, str, str]]:
+    """``(key, separator, value)`` of each ``&``-separated item, undecoded."""
+    return [item.partition("=") for item in query.split("&")]
+
+
+def redact_query(query: str) -> str:
+    """A URL query string with the value of every secret-named key (``password``,
+    ``sslpassword``, ``api_key``…: ``is_secret_key``) replaced by ***; the rest kept as is."""
+    return "&".join(
+        f"{key}={MASK}" if sep and is_secret_key(unquote_plus(key)) else key + sep + value
+        for key, sep, value in _query_pairs(query)
+    )
+
+
+def secret_query_values(query: str) -> list[str]:
+    """The values of the secret-named keys of a URL query string, as written and decoded
+    (percent-decoding, and form decoding where ``+`` is a space), for the secret set."""
+    found: list[str] = []
+    for key, sep, value in _query_pairs(query):
+        if sep and value and is_secret_key(unquote_plus(key)):
+            found += dict.fromkeys((value, unquote(value), unquote_plus(value)))
+    return found
 
 
 class Scrubber:

@@ -2,7 +2,8 @@
 
 Every mode sends the headers that cost nothing locally; strict modes add HSTS (when APP_URL is
 https) and force ``Secure`` on cookies. Forwarded headers are honoured for exactly
-TRUSTED_PROXY_HOPS proxies (ProxyFix); with 0 they are ignored.
+TRUSTED_PROXY_HOPS proxies (ProxyFix): X-Forwarded-For, -Proto and -Host, the ones the
+documented proxy sets; -Port and -Prefix never. With 0 they are all ignored.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ def init_app(app: Flask, config: Config) -> None:
     )
     hops = config["TRUSTED_PROXY_HOPS"]
     if hops:
+        # Exactly what the documented proxy sets (README: X-Forwarded-For/-Proto/-Host); it
+        # does not set -Port or -Prefix, so a client could: those stay ignored.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=0, x_prefix=0
         )
     app.wsgi_app = OcoreMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, security_headers(config), secure=secure

@@ -6,10 +6,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ocore_flask.config import kinds, rules
-from ocore_flask.config.declarations import REQUIRED, Context, CrossRule, Derived, PerMode
+from ocore_flask.config.declarations import REQUIRED, Context, CrossRule, Derived, Kind, PerMode
 from ocore_flask.config.durations import Duration
+from ocore_flask.config.fingerprint import default_key_path
 from ocore_flask.config.secrets import Secret
 from ocore_flask.config.sections import section, setting, settings_of
+from ocore_flask.logconfig import log_config_file
 
 _LOCAL_APP = "http://localhost:3000"
 
@@ -203,6 +205,14 @@ class HostSettings:
         example="json",
     )
 
+    log_config: str | None = setting(
+        "LOG_CONFIG",
+        Kind("file", "path of a JSON logging.config.dictConfig file", log_config_file),
+        "Your own logging configuration (JSON for logging.config.dictConfig) instead of "
+        "LOG_FORMAT/LOG_LEVEL; secrets stay redacted on every handler.",
+        example="/etc/ocore/logging.json",
+    )
+
     trusted_proxy_hops: int = setting(
         "TRUSTED_PROXY_HOPS",
         kinds.integer(0, 10),
@@ -223,6 +233,18 @@ class HostSettings:
         kinds.text(),
         "Build commit shown by rich health (else the one baked in at build time, else unknown).",
         example="3f2c1ab",
+    )
+
+    ocore_fingerprint_key_file: str | None = setting(
+        "OCORE_FINGERPRINT_KEY_FILE",
+        kinds.absolute_path(),
+        "This machine's key for the fingerprints `config show` prints for secrets (created "
+        "once, 0600; point it at a volume in containers). Unreadable: no fingerprints.",
+        default=Derived(
+            "$XDG_STATE_HOME/ocore/fingerprint.key, else ~/.local/state/ocore/fingerprint.key",
+            lambda _: default_key_path(),
+        ),
+        example="/var/lib/ocore/fingerprint.key",
     )
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import sys
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import MappingProxyType
@@ -20,14 +22,15 @@ from ocore_flask.app import close_app, create_app
 from ocore_flask.cli.kit import exit_startup_error
 from ocore_flask.discovery import load_plugins
 from ocore_flask.errors import EX_CONFIG, StartupError
+from ocore_flask.serving.ports import check_listen_address
 from ocore_flask.serving.waitress_server import serve
 from ocore_flask.state import get_state
 
 SECRETS_FILE = "dev-secrets.env"
 SHELL_FILE = "dev.env"
 GENERATED = ("JWT_SECRET", "HEALTH_CHECK_TOKEN")
-# What another shell needs to run ocore commands against this development server.
-SHARED = ("ENVIRONMENT", *GENERATED, "DATABASE_URL", "SMTP_HOST", "SMTP_PORT")
+# Besides every declared setting that is set: what selects the plugins and the instance folder.
+SHARED_EXTRA = ("OCORE_DISABLED_PLUGINS", "OCORE_INSTANCE_PATH")
 
 
 def instance_folder() -> Path:
@@ -51,14 +54,40 @@ def development_secrets(instance: Path) -> dict[str, str]:
     return values
 
 
-def write_shell_env(instance: Path, environ: dict[str, str]) -> Path:
-    """``instance/dev.env`` (0600): the variables other shells need, e.g. for ``ocore mail
-    test`` against the running development server (``set -a; . instance/dev.env; set +a``)."""
+def write_shell_env(instance: Path, environ: Mapping[str, str], names: Iterable[str]) -> Path:
+    """``instance/dev.env`` (0600): every variable of ``names`` that is set, so another shell
+    gets exactly this server's settings (the vault keys after a rotation included), e.g. for
+    ``ocore health`` or ``ocore mail test`` (``set -a && . instance/dev.env && set +a``)."""
     path = instance / SHELL_FILE
-    lines = [f"{name}={environ[name]}\n" for name in SHARED if environ.get(name)]
+    wanted = dict.fromkeys([*names, *SHARED_EXTRA])
+    lines = [f"{name}={shlex.quote(environ[name])}\n" for name in wanted if environ.get(name)]
     path.touch(mode=0o600)
     path.write_text("# Written by `ocore dev` on each start; development only.\n" + "".join(lines))
     return path
+
+
+def shell_hint(shell_env: Path) -> str:
+    """One line for another shell (sh/bash/zsh): this installation's commands on PATH (its
+    virtual environment activated) and the development settings exported."""
+    bin_dir = Path(sys.executable).absolute().parent
+    activate = bin_dir / "activate"
+    if sys.prefix != sys.base_prefix and activate.is_file():
+        path = f". {shlex.quote(str(activate))}"
+    else:
+        path = f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"'
+    return f"{path} && set -a && . {shlex.quote(str(shell_env))} && set +a"
+
+
+def banner(url: str, shell_env: Path, secrets_file: Path) -> str:
+    """What ``ocore dev`` prints once serving: the commands for another shell, no secret."""
+    return (
+        f"\nocore dev: serving on {url}  (Ctrl-C to stop)\n"
+        f"  other shells: {shell_hint(shell_env)}\n"
+        f"  then e.g.:    ocore health\n"
+        f"                curl {url}/api/health\n"
+        f'                curl -H "Authorization: Bearer $HEALTH_CHECK_TOKEN" {url}/api/health\n'
+        f"  the development secrets are in {secrets_file} (never printed)\n"
+    )
 
 
 @click.command("dev")
@@ -76,6 +105,7 @@ def dev_command(port: int | None) -> None:
     logs.install("text", "info", [])  # until the app configures logging from its settings
     with ExitStack() as stack:
         try:
+            check_listen_address(environ, None, port)  # before PostgreSQL or the sink start
             found = load_plugins(environ)
             for plugin in found.active:
                 if found.implements(plugin, "dev_services"):
@@ -87,18 +117,12 @@ def dev_command(port: int | None) -> None:
             stack.close()
             exit_startup_error(exc)
         stack.callback(close_app, app)
-        shell_env = write_shell_env(instance, environ)
+        names = [setting.name for setting in found.settings]
+        shell_env = write_shell_env(instance, environ, names)
         state = get_state(app)
 
         def ready(host: str, bound: int) -> None:
-            token = environ["HEALTH_CHECK_TOKEN"]
-            click.echo(
-                f"\nocore dev: serving on http://{host}:{bound}  (Ctrl-C to stop)\n"
-                f"  liveness:    curl http://{host}:{bound}/api/health\n"
-                f"  rich health: curl -H 'Authorization: Bearer {token}' "
-                f"http://{host}:{bound}/api/health\n"
-                f"  other shells: set -a; . {shell_env}; set +a   (then e.g. ocore health)\n",
-                err=True,
-            )
+            url = f"http://[{host}]:{bound}" if ":" in host else f"http://{host}:{bound}"
+            click.echo(banner(url, shell_env, instance / SECRETS_FILE), err=True)
 
         serve(app, state.config, port=port, on_ready=ready)

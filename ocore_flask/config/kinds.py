@@ -187,6 +187,19 @@ def names_list() -> Kind:
     return Kind("names", "comma-separated names", parse, lambda v: ",".join(v))
 
 
+def absolute_path() -> Kind:
+    """An absolute file path on one line (nothing is read or created while parsing)."""
+    inner = text()
+
+    def parse(raw: str) -> str:
+        inner.parse(raw)
+        if not raw.startswith("/"):
+            raise ValueError("must be an absolute path, e.g. /var/lib/ocore/fingerprint.key")
+        return raw
+
+    return Kind("path", "absolute file path", parse)
+
+
 def secret_list() -> Kind:
     """Comma-separated secrets (for example decrypt-only previous keys)."""
 

@@ -18,6 +18,8 @@ from ocore_flask.config.declarations import (
     Derived,
     Setting,
 )
+from ocore_flask.config.distinct import reused_secrets
+from ocore_flask.config.fingerprint import KEY_VARIABLE, default_key_path, load_key
 from ocore_flask.config.modes import DEFAULT_MODE, Mode
 from ocore_flask.config.report import Problem, Report
 from ocore_flask.config.secrets import Secret, secret_summary
@@ -52,12 +54,13 @@ class Config(Mapping[str, Any]):
     sources: dict[str, str] = field(default_factory=dict)
     _values: dict[str, Any] = field(default_factory=dict, repr=False)
     _sections: dict[type, Any] = field(default_factory=dict, repr=False)
+    _fingerprint_key: Any = field(default=_UNSET, repr=False)
 
     def __getitem__(self, name: str) -> Any:
         value = self._values[name]
         setting = self.settings[name]
         if setting.secret and value is not None:
-            return Secret(value, self.describe(name))
+            return Secret(value, lambda: self.describe(name))
         return value
 
     def __iter__(self) -> Iterator[str]:
@@ -83,12 +86,26 @@ class Config(Mapping[str, Any]):
         """How a value may be shown: secrets masked (or redacted by their kind), others as text."""
         setting, value = self.settings[name], self._values.get(name)
         if value is None:
+            default = setting.default_for(self.mode)
+            if self.sources.get(name) == "derived" and isinstance(default, Derived):
+                return f"derived ({default.doc})"  # by its owner at run time, e.g. a dev key
             return "unset"
         if setting.secret:
             if setting.kind.safe_render is not None:
                 return setting.kind.safe_render(value)
-            return secret_summary(setting.kind.render(value))
+            return secret_summary(setting.kind.render(value), self._fingerprint())
         return setting.kind.render(value)
+
+    def _fingerprint(self) -> bytes | None:
+        """This installation's fingerprint key, read (or created) once per Config, on first
+        use: from ``OCORE_FINGERPRINT_KEY_FILE`` when declared (None while it is invalid)."""
+        if self._fingerprint_key is _UNSET:
+            if KEY_VARIABLE in self.settings:
+                path = self._values.get(KEY_VARIABLE)
+            else:
+                path = default_key_path()
+            self._fingerprint_key = load_key(path) if path else None
+        return self._fingerprint_key
 
     def secret_values(self) -> list[str]:
         """Every configured secret fragment, for scrubbing logs and health output."""
@@ -120,7 +137,8 @@ class _Run:
         """environs parser: raw text (or _UNSET) to a checked value; problems raise for environs."""
         if raw is _UNSET or raw == "":
             text, origin = self._default_text(setting, empty=raw == "")
-            self.sources[setting.name] = origin if text is not None else "unset"
+            # A derived default may be None: its owner derives the value at run time.
+            self.sources[setting.name] = "unset" if text is None and origin != "derived" else origin
             if text is None:
                 self.values[setting.name] = None
                 return None
@@ -203,6 +221,7 @@ def resolve(
         for msg in msgs
     ]
     found += _cross_problems(run, rules, by_name, failed=set(errors))
+    found += reused_secrets(run.mode, settings, run.values, failed=set(errors))
     found += run.warnings + _lookalike_warnings(environ, by_name)
     found += list(problems)
     order = {s.name: i for i, s in enumerate(settings)}

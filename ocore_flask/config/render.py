@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ocore_flask.config import distinct
 from ocore_flask.config.declarations import REQUIRED, CrossRule, Derived, PerMode, Setting
 from ocore_flask.config.loader import Config
 
@@ -38,6 +39,7 @@ def rules_text(setting: Setting, rules: Sequence[CrossRule]) -> str:
     parts += [_qualified(check.doc, check.applies) for check in setting.checks]
     parts += [_qualified(rule.doc, rule.applies) for rule in rules if rule.target == setting.name]
     if setting.secret:
+        parts.append(_qualified(distinct.DOC, "strict"))
         parts.append("secret (never printed)")
     return "; ".join(parts)
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from ocore_flask.config.fingerprint import fingerprint
+
 T = TypeVar("T")
+NO_FINGERPRINT = "set (no fingerprint: the local key file is unavailable)"
 
 
-def secret_summary(text: str) -> str:
-    """How a secret is shown: set, its length and a short hash to compare deployments."""
-    digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"set ({len(text)} chars, sha256:{digest}…)"
+def secret_summary(text: str, key: bytes | None) -> str:
+    """How a secret is shown: set, with a fingerprint keyed by this installation's ``key``
+    (comparable on this machine only, no length); without a key, no fingerprint at all."""
+    if key is None:
+        return NO_FINGERPRINT
+    return f"set (local fingerprint {fingerprint(key, text)})"
 
 
 class Secret(Generic[T]):
@@ -19,15 +24,17 @@ class Secret(Generic[T]):
 
     __slots__ = ("_value", "_shown")
 
-    def __init__(self, value: T, shown: str) -> None:
+    def __init__(self, value: T, shown: str | Callable[[], str]) -> None:
         self._value = value
-        self._shown = shown
+        self._shown = shown  # a callable is called when first shown (it may read a key file)
 
     def reveal(self) -> T:
         """The secret value itself."""
         return self._value
 
     def __repr__(self) -> str:
+        if callable(self._shown):
+            self._shown = self._shown()
         return f"Secret({self._shown})"
 
     __str__ = __repr__
@@ -36,7 +43,7 @@ class Secret(Generic[T]):
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
-        return hash((Secret, self._shown))
+        return hash(Secret)  # consistent with __eq__ without deriving anything from the value
 
     def __reduce__(self) -> Any:
         raise TypeError("secrets are not picklable")

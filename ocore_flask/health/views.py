@@ -70,25 +70,20 @@ def _no_automatic_options(view):
 
 @blp.route("/health", methods=["GET"])
 @_no_automatic_options
-@blp.doc(
-    security=[{}, {"healthToken": []}],
-    responses={
-        "200": {
-            "description": 'Anonymous: exactly {"status":"ok"}. With `Authorization: Bearer '
-            "<HEALTH_CHECK_TOKEN>`: the rich payload.",
-            "content": {JSON: {"schema": HealthSchema}},
-        },
-        "401": {
-            "description": "Wrong or empty bearer token, or a bearer token while none is "
-            "configured (WWW-Authenticate: Bearer).",
-            "content": {JSON: {"schema": UnauthorizedSchema}},
-        },
-        "503": {
-            "description": "Rich view: a critical check failed.",
-            "content": {JSON: {"schema": HealthSchema}},
-        },
-    },
+@blp.doc(security=[{}, {"healthToken": []}])
+@blp.response(
+    200,
+    HealthSchema,
+    description='Anonymous: exactly {"status":"ok"}. With `Authorization: Bearer '
+    "<HEALTH_CHECK_TOKEN>`: the rich payload.",
 )
+@blp.alt_response(
+    401,
+    schema=UnauthorizedSchema,
+    description="Wrong or empty bearer token, or a bearer token while none is configured "
+    "(WWW-Authenticate: Bearer).",
+)
+@blp.alt_response(503, schema=HealthSchema, description="Rich view: a critical check failed.")
 def health() -> Response:
     """Liveness, or the rich health payload for a valid bearer token."""
     token = bearer_token(request.headers.get("Authorization"))

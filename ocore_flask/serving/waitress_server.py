@@ -16,6 +16,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from ocore_flask.config.loader import Config
+from ocore_flask.serving import host_port
 
 log = logging.getLogger("ocore_flask.serving")
 POLL_SECONDS = 0.2
@@ -49,7 +50,8 @@ def serve(
     port: int | None = None,
     on_ready: Callable[[str, int], None] | None = None,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return."""
+    """Serve until SIGTERM or SIGINT, then drain in-flight requests and return; the "serving
+    on" line is logged (``on_ready`` is for callers that print more, like ``ocore dev``)."""
     server = make_server(app, config, host=host, port=port)
     stop = threading.Event()
 
@@ -59,6 +61,8 @@ def serve(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        # Through the logger, so it has the configured format (a JSON line under LOG_FORMAT=json).
+        log.info("serving on http://%s", host_port(server.effective_host, server.effective_port))
         if on_ready is not None:
             on_ready(server.effective_host, server.effective_port)
         while not stop.is_set():

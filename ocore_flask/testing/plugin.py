@@ -18,11 +18,20 @@ if TYPE_CHECKING:
     from flask.testing import FlaskClient
 
 
+@pytest.fixture(scope="session")
+def ocore_state_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A per-session ``XDG_STATE_HOME``, so tests never write state (the secret-fingerprint
+    key) into the developer's home directory."""
+    return str(tmp_path_factory.mktemp("xdg-state"))
+
+
 @pytest.fixture
-def isolated_environ() -> Iterator[MutableMapping[str, str]]:
-    """``os.environ`` holding only ``KEEP`` during the test, restored afterwards. Not autouse:
-    a suite turns it on for every test with an autouse fixture in its root conftest."""
+def isolated_environ(ocore_state_home: str) -> Iterator[MutableMapping[str, str]]:
+    """``os.environ`` holding only ``KEEP`` (and a session's own ``XDG_STATE_HOME``) during the
+    test, restored afterwards. Not autouse: a suite turns it on for every test with an autouse
+    fixture in its root conftest."""
     with isolated(KEEP) as environ:
+        environ["XDG_STATE_HOME"] = ocore_state_home
         yield environ
 
 

@@ -22,7 +22,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @json_option
-@with_app
+@with_app(repair=True)  # no "schema behind: run ocore db upgrade" while running it
 def upgrade_command(revision: str, as_json: bool) -> None:
     """Apply each plugin's migrations (safe to run concurrently: an advisory lock serialises)."""
     plugins = get_state().plugins.active
@@ -43,7 +43,7 @@ def upgrade_command(revision: str, as_json: bool) -> None:
 
 @db_group.command("current")
 @json_option
-@with_app
+@with_app(repair=True)  # no "schema behind: run ocore db upgrade" while running it
 def current_command(as_json: bool) -> None:
     """Each plugin's applied revision and head; exit 1 when any is behind."""
     with known_errors():

@@ -37,7 +37,13 @@ PERMANENT_FAILURES = (
 
 
 class DatabaseUnavailable(Exception):
-    """PostgreSQL could not be reached (or refused us) within the startup wait."""
+    """PostgreSQL could not be reached (or refused us) within the startup wait: ``permanent``
+    when the server's answer was one waiting cannot fix, ``elapsed`` the seconds spent."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, elapsed: float = 0.0) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.elapsed = elapsed
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,8 @@ class Database:
 
         Refusals that waiting cannot fix (wrong password, missing database) fail at once.
         """
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         while True:
             try:
                 with self.engine.connect() as conn:
@@ -116,8 +123,11 @@ class Database:
             except Exception as exc:
                 reason = describe_failure(exc)
                 permanent = any(p in reason.lower() for p in PERMANENT_FAILURES)
-                if permanent or time.monotonic() + RETRY_INTERVAL >= deadline:
-                    raise DatabaseUnavailable(reason) from None
+                now = time.monotonic()
+                if permanent or now + RETRY_INTERVAL >= deadline:
+                    raise DatabaseUnavailable(
+                        reason, permanent=permanent, elapsed=now - started
+                    ) from None
             time.sleep(RETRY_INTERVAL)
 
     def start(self, timeout: float) -> None:

@@ -11,10 +11,11 @@ import ocore_database
 from ocore_database import migrations
 from ocore_database.database import Database, DatabaseUnavailable, PoolOptions
 from ocore_database.settings import DatabaseSettings
+from ocore_database.url import DatabaseURL
 from ocore_flask.errors import ServiceUnavailable
 from ocore_flask.redact import scrub_text
 from ocore_flask.settings import HostSettings
-from ocore_flask.state import get_state
+from ocore_flask.state import get_state, repair_mode
 
 log = logging.getLogger("ocore_database")
 
@@ -34,18 +35,32 @@ def init_app(app: Flask, settings: DatabaseSettings) -> Database:
     except DatabaseUnavailable as exc:
         db.close()
         reason = scrub_text(str(exc), state.config.secret_values())
-        raise ServiceUnavailable(
-            f"ocore: cannot use PostgreSQL at {url.where} as user {url.user or '(default)'} "
-            f"(waited up to {settings.startup_timeout}): {reason}. Check that the server is "
-            f"running and reachable from here and that DATABASE_URL is right."
-        ) from None
+        raise ServiceUnavailable(unavailable_message(url, exc, reason, settings)) from None
     warning = db.connection_budget(state.config.section(HostSettings).web_concurrency)
     if warning:
         log.warning("database: %s", warning)
     behind = migrations.pending(db.engine, state.plugins.active)
-    if behind:
+    if behind and not repair_mode(app):  # `ocore db …` is built for repair: it is the fix
         log.warning("database: schema behind for %s; run `ocore db upgrade`", ", ".join(behind))
     return db
+
+
+def unavailable_message(
+    url: DatabaseURL, exc: DatabaseUnavailable, reason: str, settings: DatabaseSettings
+) -> str:
+    """The one-line startup refusal: what happened, after how long, and what to check."""
+    where = f"PostgreSQL at {url.where} as user {url.user or '(default)'}"
+    if exc.permanent:
+        return (
+            f"ocore: cannot use {where}: refused after {exc.elapsed:.1f}s (not retried: waiting "
+            f"would not help): {reason}. Check the user, password and database name in "
+            f"DATABASE_URL."
+        )
+    return (
+        f"ocore: cannot use {where}: no answer after {exc.elapsed:.1f}s of retrying "
+        f"(DB_STARTUP_TIMEOUT={settings.startup_timeout}): {reason}. Check that the server is "
+        f"running and reachable from here and that DATABASE_URL is right."
+    )
 
 
 def close(app: Flask) -> None:

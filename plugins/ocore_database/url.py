@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+
+from ocore_flask.redact import redact_query, secret_query_values
 
 SCHEMES = ("postgres", "postgresql")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -31,18 +33,16 @@ class DatabaseURL:
 
     @property
     def redacted(self) -> str:
-        """The URL with its password (in the user info or a ``password=`` parameter) as ***."""
+        """The URL with its password (in the user info) and the value of every secret-named
+        query parameter (``password``, ``sslpassword``…, as ``ocore_flask.redact`` names
+        them) as ***."""
         parts = urlsplit(self.raw)
-        netloc, query = parts.netloc, parts.query
+        netloc = parts.netloc
         if "@" in netloc:
             userinfo, host = netloc.rsplit("@", 1)
             if ":" in userinfo:
                 netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key == "password" for key, _ in pairs):
-            masked = [(key, "***" if key == "password" else value) for key, value in pairs]
-            query = urlencode(masked, safe="*")
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
+        return urlunsplit(parts._replace(netloc=netloc, query=redact_query(parts.query)))
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -55,11 +55,13 @@ class DatabaseURL:
         return f"{self.host}:{self.port}/{self.database}"
 
     def secret_parts(self) -> list[str]:
-        """What scrubbing must remove: the URL and the password, encoded and decoded."""
+        """What scrubbing must remove: the URL, the password and every secret-named query
+        parameter's value (``sslpassword``…), encoded and decoded."""
         parts = [self.raw]
         if self.password:
             parts += [self.password, quote(self.password, safe="")]
-        return parts
+        parts += secret_query_values(urlsplit(self.raw).query)
+        return list(dict.fromkeys(parts))
 
 
 def parse_database_url(raw: str) -> DatabaseURL:

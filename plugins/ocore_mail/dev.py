@@ -2,8 +2,10 @@
 
 Only for a loopback host (``localhost`` is served on 127.0.0.1): a remote SMTP server is never
 stood in for. When something already listens there (Mailpit, MailHog, another ``ocore dev``)
-it is used as is. Invalid ``SMTP_HOST``/``SMTP_PORT`` values start nothing: the configuration
-report that follows names them.
+it is used as is, with a warning: this server's mail then lands there, not in its instance
+folder. Invalid ``SMTP_HOST``/``SMTP_PORT`` values start nothing: the configuration report
+that follows names them. The sink needs aiosmtpd (the ``dev`` extra): this module is the only
+one that loads it, and only ``ocore dev`` loads this module.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ocore_flask.config import kinds, rules
 from ocore_flask.manager import PluginManager
-from ocore_mail.sink import MailSink, port_in_use
+from ocore_flask.serving.ports import port_in_use
+
+if TYPE_CHECKING:
+    from ocore_mail.sink import MailSink
 
 log = logging.getLogger("ocore_mail")
 
@@ -50,8 +56,23 @@ def dev_mail_sink(environ: Mapping[str, str], instance: Path) -> Iterator[MailSi
         return
     host, port = address
     if port_in_use(host, port) or (configured != host and port_in_use(configured, port)):
-        log.info(
-            "mail: an SMTP server already listens on %s:%d; development mail goes there",
+        log.warning(
+            "mail: something else already listens on %s:%d (SMTP_PORT), so this ocore dev "
+            "starts no mail sink: its mail goes to that server (another ocore dev's sink, "
+            "Mailpit...), not to %s; set SMTP_PORT to a free port for a sink of its own",
+            configured,
+            port,
+            instance / MAIL_DIR,
+        )
+        yield None
+        return
+    try:
+        from ocore_mail.sink import MailSink
+    except ImportError as exc:
+        log.warning(
+            "mail: no development sink (%s: install the dev extra, pip install "
+            "'ocore-flask[dev]'); sending mail will fail until an SMTP server listens on %s:%d",
+            exc,
             configured,
             port,
         )

@@ -25,20 +25,13 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from ocore_flask.serving.ports import port_in_use
+
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "MailSink", "port_in_use"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1025
 _SERVER_NAME = "ocore-mail-sink"  # greeting name; avoids aiosmtpd's socket.getfqdn() lookup
-
-
-def port_in_use(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True when something accepts TCP connections on ``host:port`` (then don't start a sink)."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _listen(host: str, port: int) -> socket.socket:

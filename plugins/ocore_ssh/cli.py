@@ -1,4 +1,4 @@
-"""``ocore ssh``: add and list managed servers, check them, run a command, re-pin a host key.
+"""``ocore ssh``: add and list managed servers, pin and check them, run a command, re-pin a key.
 
 Errors are one line on stderr, scrubbed of configured secrets, with a non-zero status: 1, or for
 ``ssh run`` 255 like OpenSSH's client (124 when the command timed out), so the remote command's
@@ -16,10 +16,11 @@ import ocore_ssh
 from ocore_flask.cli.app_loading import with_app
 from ocore_flask.cli.kit import CommandError, emit, fail, json_option, known_errors, table
 from ocore_flask.config import DurationError, parse_duration
-from ocore_ssh.hostkeys import SSHError, fingerprint
+from ocore_flask.invocation import invoked
+from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint
 from ocore_ssh.pool import CommandTimeout
 from ocore_ssh.servers import Server
-from ocore_vault import VaultError
+from ocore_vault import CredentialKind, VaultError
 
 EXIT_SSH_ERROR = 255  # what OpenSSH's ssh(1) exits with when it, not the command, failed
 EXIT_TIMEOUT = 124  # what timeout(1) exits with
@@ -54,6 +55,18 @@ def _credential_users() -> dict[str, str | None]:
     return {info.name: info.username for info in ocore_ssh.ssh().vault.list()}
 
 
+def _pin_hint(server: Server) -> str:
+    """How an unpinned server gets its key pinned: ``ssh pin`` where a password needs a pin."""
+    service = ocore_ssh.ssh()
+    kind = next((c.kind for c in service.vault.list() if c.name == server.credential), None)
+    if service.pool.password_needs_pin and kind is CredentialKind.PASSWORD:
+        return (
+            f"Host key not pinned yet: `{invoked(f'ssh pin {server.name}')}` pins it (needed "
+            "before a password is sent)."
+        )
+    return f"Host key not pinned yet: `{invoked(f'ssh check {server.name}')}` pins it."
+
+
 @click.group("ssh")
 def ssh_group() -> None:
     """Managed servers over SSH: vault credentials, pooled connections, pinned host keys."""
@@ -86,11 +99,9 @@ def add_command(
             name, host, credential=credential, port=port, username=username, host_key=host_key
         )
         login = _login(server, _credential_users().get(server.credential))
+        hint = None if server.host_key else _pin_hint(server)
     lines = [f"Added server {server.name}: {login} with credential {server.credential}"]
-    if server.host_key:
-        lines.append(f"Host key pinned: {_key_summary(server.host_key)}")
-    else:
-        lines.append(f"Host key not pinned yet: `ocore ssh check {server.name}` pins it.")
+    lines.append(hint or f"Host key pinned: {_key_summary(server.host_key)}")
     emit(
         {"added": server.name, "login": login, "server": server.to_dict()},
         as_json,
@@ -109,7 +120,7 @@ def list_command(as_json: bool) -> None:
 
     def text() -> str | None:
         if not found:
-            return "No servers. Add one with `ocore ssh add NAME HOST --credential NAME`."
+            return f"No servers. Add one with `{invoked('ssh add NAME HOST --credential NAME')}`."
         rows = [
             (s.name, _login(s, users.get(s.credential)), s.credential, _key_summary(s.host_key))
             for s in found
@@ -228,9 +239,49 @@ def forget_host_key_command(name: str, as_json: bool) -> None:
     else:
         text = (
             f"Forgot the host key pinned for {name} ({_key_summary(old)}).\n"
-            "The next connection pins the key it is shown: check the server's fingerprint out "
-            f"of band, then run `ocore ssh check {name}`."
+            f"Pin the new one: `{invoked(f'ssh pin {name}')}` shows the key the server "
+            "presents; check its fingerprint out of band before you confirm."
         )
+    emit(result, as_json, text)
+
+
+@ssh_group.command("pin")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Pin without asking (scripts: check first).")
+@json_option
+@with_app
+def pin_command(name: str, yes: bool, as_json: bool) -> None:
+    """Show the host key NAME presents (no login is attempted) and pin it once confirmed."""
+    with known_errors(*KNOWN):
+        server, line = ocore_ssh.ssh().fetch_host_key(name)
+        if server.host_key is not None and server.host_key != line:
+            raise HostKeyChanged(
+                server=name,
+                address=f"{server.host}:{server.port}",
+                expected_fingerprint=fingerprint(server.host_key),
+                presented_fingerprint=fingerprint(line),
+                presented_key_line=line,
+            )
+        already = server.host_key == line
+        if not already and not yes:
+            if as_json:
+                fail(f"pinning needs confirmation: check the fingerprint, then add --yes ({name})")
+            click.echo(
+                f"{name} ({server.host}:{server.port}) presents {_key_summary(line)}", err=True
+            )
+            if not click.confirm("Pin this host key?", err=True):
+                fail(f"not pinned: the host key of {name} was not confirmed")
+        pinned_now = False if already else ocore_ssh.ssh().pin(name, line)
+    result = {
+        "server": name,
+        "host_key": line,
+        "host_key_fingerprint": fingerprint(line),
+        "pinned_now": pinned_now,
+    }
+    if pinned_now:
+        text = f"Pinned the host key of {name}: {_key_summary(line)}"
+    else:
+        text = f"The host key of {name} is already pinned: {_key_summary(line)}"
     emit(result, as_json, text)
 
 

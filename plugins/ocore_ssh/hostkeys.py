@@ -1,9 +1,12 @@
 """Host-key pinning for the SSH pool: trust the first key a server presents, then only that key.
 
 A server without a pinned key is accepted once and its key is reported to ``on_pin`` (pin on
-first use); a pinned key is pre-loaded into the paramiko client's host keys so paramiko
-itself compares it with the presented key and refuses any other (``HostKeyChanged``). Keys
-are never read from or written to ``known_hosts`` files.
+first use), except, where the pool is told so (the strict modes), for a password login: a
+password is sent only to a pinned key (``HostKeyNotPinned``), and the pool's ``fetch_host_key``
+reads a server's key without authenticating, for ``ocore ssh pin``. A pinned key is pre-loaded
+into the paramiko client's host keys so paramiko itself compares it with the presented key
+and refuses any other (``HostKeyChanged``). Keys are never read from or written to
+``known_hosts`` files.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import paramiko
 from paramiko.pkey import UnknownKeyType
 from paramiko.ssh_exception import BadHostKeyException
 
+from ocore_flask.invocation import invoked
+
 __all__ = [
     "HostKeyChanged",
+    "HostKeyNotPinned",
     "OnPin",
     "PinOnFirstUse",
     "SSHError",
@@ -61,9 +67,25 @@ class HostKeyChanged(SSHError):
             f"Host key of server {server!r} ({address}) has changed: pinned "
             f"{expected_fingerprint}, presented {presented_fingerprint}. Refusing to connect: "
             "this is either a man-in-the-middle attack or the server got new host keys "
-            "(reinstall). If the change is expected, check the new fingerprint out of band, "
-            f"then re-pin deliberately with `flask ocore ssh forget-host-key {server}`; the "
-            "next connection pins the key it is shown.",
+            "(reinstall). If the change is expected, re-pin deliberately: "
+            f"`{invoked(f'ssh forget-host-key {server}')}`, then "
+            f"`{invoked(f'ssh pin {server}')}` shows the new fingerprint to check out of band.",
+            server=server,
+        )
+
+
+class HostKeyNotPinned(SSHError):
+    """A password login to a server whose host key is not pinned (refused in strict modes)."""
+
+    def __init__(self, *, server: str, address: str) -> None:
+        self.address = address
+        super().__init__(
+            f"server {server!r} ({address}) has no pinned host key, and a password is sent "
+            "only to a pinned server (ENVIRONMENT is not development: first-use pinning would "
+            "hand the password to whoever answers first). Pin its key first: "
+            f"`{invoked(f'ssh pin {server}')}` shows the key the server presents and pins it "
+            f"once you confirm the fingerprint, or `{invoked(f'ssh remove {server}')}` and "
+            f"add it again with its key: `{invoked(f'ssh add {server} … --host-key KEY')}`.",
             server=server,
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ocore_flask.config import kinds
+from ocore_flask.invocation import invoked
 from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint, key_line, parse_key_line
 from ocore_ssh.pool import KeyAuth, PasswordAuth, SSHTarget
 from ocore_ssh.schema import TABLE_NAME, servers
@@ -63,8 +64,8 @@ class ServerNotFound(ServerError, LookupError):
 
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"no server named {name!r}; `ocore ssh list` shows the servers, "
-            "`ocore ssh add` adds one",
+            f"no server named {name!r}; `{invoked('ssh list')}` shows the servers, "
+            f"`{invoked('ssh add')}` adds one",
             server=name,
         )
 
@@ -88,7 +89,9 @@ class ServersNotMigrated(ServerError):
     """The servers table does not exist yet."""
 
     def __init__(self) -> None:
-        super().__init__(f"the {TABLE_NAME} table does not exist; run `ocore db upgrade` first")
+        super().__init__(
+            f"the {TABLE_NAME} table does not exist; run `{invoked('db upgrade')}` first"
+        )
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ class ServerStore:
                 raise
             raise CredentialUnusable(
                 f"there is no credential named {credential!r} in the vault; store it first "
-                "(`ocore vault put`) or name an existing one",
+                f"(`{invoked('vault put')}`) or name an existing one",
                 server=name,
             ) from None
         if row is None:

@@ -1,8 +1,10 @@
 """The SSH service (the plugin's per-app state): servers, the vault, and one pool per app.
 
-Every call reads the server row and decrypts its credential afresh, so a changed credential or a
-forgotten host key takes effect on the next call; the pool keeps the connections, keyed by server
-name, and persists a first-use host key through ``ServerStore.pin``.
+Every call reads the server row and its credential afresh (a private key is decrypted once per
+stored version: the vault caches it), so a changed credential or a forgotten host key takes
+effect on the next call; the pool keeps the connections, keyed by server name, and persists a
+first-use host key through ``ServerStore.pin``. In the strict modes a password is sent only to
+a pinned server: ``fetch_host_key`` + ``pin`` (``ocore ssh pin``) pin one without logging in.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from sqlalchemy import Engine
 import ocore_database
 import ocore_ssh
 import ocore_vault
+from ocore_flask.invocation import invoked
+from ocore_flask.state import get_state
 from ocore_ssh.hostkeys import SSHError, key_line
-from ocore_ssh.pool import RunResult, SSHPool, SSHTarget
+from ocore_ssh.pool import RunResult, SSHPool, SSHTarget, fetch_host_key
 from ocore_ssh.servers import (
     CredentialUnusable,
     InvalidServer,
@@ -54,7 +58,10 @@ def pool_options(settings: SSHSettings) -> dict[str, Any]:
 def init_app(app: Flask, settings: SSHSettings) -> SSHService:
     """The app's SSH service over the shared engine and the vault; no connection opened yet."""
     return SSHService(
-        ocore_database.engine(app), ocore_vault.credentials(app), **pool_options(settings)
+        ocore_database.engine(app),
+        ocore_vault.credentials(app),
+        password_needs_pin=get_state(app).config.mode.strict,
+        **pool_options(settings),
     )
 
 
@@ -113,7 +120,7 @@ class SSHService:
         except CredentialNotFound:
             raise CredentialUnusable(
                 f"there is no credential named {credential!r} in the vault; store it first "
-                "(`ocore vault put`) or name an existing one",
+                f"(`{invoked('vault put')}`) or name an existing one",
                 server=name,
             ) from None
         except VaultError as exc:
@@ -183,6 +190,20 @@ class SSHService:
             )
         return result.duration * 1000
 
+    def fetch_host_key(self, name: str) -> tuple[Server, str]:
+        """Server ``name`` and the host key line it presents now, read without logging in."""
+        server = self.servers.get(name)
+        line = fetch_host_key(server.name, server.host, server.port, self.pool.connect_timeout)
+        return server, line
+
+    def pin(self, name: str, line: str) -> bool:
+        """Pin ``line`` as server ``name``'s host key: True if pinned now, False if it already
+        was; a different pinned key raises HostKeyChanged."""
+        pinned = self.servers.pin(name, line)
+        with self._lock:
+            self._pins[name] = line
+        return pinned
+
     def forget_host_key(self, name: str) -> str | None:
         """Clear the pin in the database and in this pool; return the key that was pinned."""
         old = self.servers.forget(name)
@@ -204,6 +225,4 @@ class SSHService:
         self.pool.close()
 
     def _on_pin(self, name: str, line: str) -> None:
-        self.servers.pin(name, line)
-        with self._lock:
-            self._pins[name] = line
+        self.pin(name, line)

@@ -6,7 +6,9 @@ Secrets come from stdin or a hidden prompt, never from the command line.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from ocore_flask.cli.kit import (
     scrub,
     table,
 )
+from ocore_flask.invocation import invoked
 from ocore_vault.crypto import VaultError
 from ocore_vault.keyring import key_role
 from ocore_vault.privatekeys import (
@@ -34,6 +37,7 @@ from ocore_vault.privatekeys import (
     load_private_key,
 )
 from ocore_vault.rotate import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, RotationResult, rotate
+from ocore_vault.startup import REPORTS_KEY_IDS, unknown_keys_fix
 from ocore_vault.store import (
     MAX_PASSWORD_LENGTH,
     CredentialInfo,
@@ -47,6 +51,18 @@ KNOWN = (VaultError, PrivateKeyError)
 
 # These commands are how an operator repairs rows on unknown keys, so they start anyway.
 with_vault = with_app(repair=True)
+
+
+def reports_key_ids(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator (above ``with_vault``): this command reports unknown key ids itself, so the
+    startup check stays quiet instead of printing the same report first."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().meta[REPORTS_KEY_IDS] = True
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 @click.group("vault")
@@ -267,8 +283,8 @@ def _rotation_text(result: RotationResult) -> str:
         )
     return (
         f"{text}\n{result.remaining} credential(s) are still not on the active key "
-        "(failed, locked by another writer, or on an unknown key): see `ocore vault status`, "
-        "then rerun `ocore vault rotate`"
+        f"(failed, locked by another writer, or on an unknown key): see "
+        f"`{invoked('vault status')}`, then rerun `{invoked('vault rotate')}`"
     )
 
 
@@ -312,6 +328,7 @@ def rotate_command(batch_size: int, as_json: bool) -> None:
 
 @vault_group.command("status")
 @json_option
+@reports_key_ids
 @with_vault
 def status_command(as_json: bool) -> None:
     """Rows per key id and which configured key each is: active, previous #N or UNKNOWN."""
@@ -325,12 +342,12 @@ def status_command(as_json: bool) -> None:
         if status.rows_on_previous_keys:
             click.echo(
                 f"{status.rows_on_previous_keys} credential(s) on previous keys: "
-                "run `ocore vault rotate`"
+                f"run `{invoked('vault rotate')}`"
             )
         if status.unknown_keys:
             click.echo(
-                f"{status.rows_on_unknown_keys} credential(s) on UNKNOWN key ids: add the key "
-                "that wrote them to SSH_ENCRYPTION_KEY_PREVIOUS, or delete them"
+                f"{status.rows_on_unknown_keys} credential(s) on UNKNOWN key ids: "
+                f"{unknown_keys_fix()} Or delete them: `{invoked('vault delete NAME')}`."
             )
 
     emit(status.to_dict(), as_json, text)

@@ -22,8 +22,8 @@ KEY_FIX = (
 
 
 # The vault derives its development key from JWT_SECRET under its own HKDF label; the setting
-# itself stays unset.
-DERIVED_FROM_JWT = Derived("derived from JWT_SECRET (HKDF, its own label)", lambda _: None)
+# itself holds no value (``config show``: "derived (…)", source "derived").
+DERIVED_FROM_JWT = Derived("from JWT_SECRET by HKDF, under the vault's own label", lambda _: None)
 
 
 def _each_long_enough(keys: tuple[str, ...], _: Context) -> str | None:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from ocore_flask.errors import EX_CONFIG, StartupError
+from ocore_flask.invocation import invoked
 from ocore_vault.schema import TABLE_NAME
 from ocore_vault.store import CredentialStore, VaultStatus
 
-__all__ = ["UnknownKeysError", "check_key_ids", "unknown_keys_message"]
+__all__ = [
+    "REPORTS_KEY_IDS",
+    "UnknownKeysError",
+    "check_key_ids",
+    "unknown_keys_fix",
+    "unknown_keys_message",
+]
 
 log = logging.getLogger("ocore_vault")
+
+#: click ``ctx.meta`` flag set by a repair command that reports unknown key ids itself
+#: (``ocore vault status``), so the startup check does not print the same report before it.
+REPORTS_KEY_IDS = "ocore_vault.reports_key_ids"
 
 
 class UnknownKeysError(StartupError):
@@ -32,13 +44,19 @@ def unknown_keys_message(status: VaultStatus) -> str:
     return (
         f"ocore: the vault holds {status.rows_on_unknown_keys} credential(s) encrypted under "
         f"key ids that no configured key has: {found}. Configured keys: {configured}; the "
-        f"active key is {active_source_text(status)}. Fix: add the key that wrote them to "
-        "SSH_ENCRYPTION_KEY_PREVIOUS (comma-separated) and run `ocore vault rotate`; if this "
-        "database was restored from another deployment, use that deployment's key; in "
-        "development the key derives from JWT_SECRET, so a changed JWT_SECRET does this: "
-        "restore the old JWT_SECRET. "
-        "To inspect or remove those rows: `ocore vault status`, `ocore vault list`, "
-        "`ocore vault delete NAME`."
+        f"active key is {active_source_text(status)}. Fix: {unknown_keys_fix()} "
+        f"To inspect or remove those rows: `{invoked('vault status')}`, "
+        f"`{invoked('vault list')}`, `{invoked('vault delete NAME')}`."
+    )
+
+
+def unknown_keys_fix() -> str:
+    """How to make rows on unknown key ids readable again."""
+    return (
+        "add the key that wrote them to SSH_ENCRYPTION_KEY_PREVIOUS (comma-separated) and run "
+        f"`{invoked('vault rotate')}`; if this database was restored from another deployment, "
+        "use that deployment's key; in development the key derives from JWT_SECRET, so a "
+        "changed JWT_SECRET does this: restore the old JWT_SECRET."
     )
 
 
@@ -51,19 +69,29 @@ def check_key_ids(store: CredentialStore, *, refuse: bool = True) -> VaultStatus
     """Raise UnknownKeysError on foreign key ids (or only log when ``refuse`` is false)."""
     if not store.table_exists():
         log.warning(
-            "vault: the %s table does not exist yet; run `ocore db upgrade` "
-            "(the stored key ids were not checked)",
+            "vault: the %s table does not exist yet; run `%s` (the stored key ids were not "
+            "checked)",
             TABLE_NAME,
+            invoked("db upgrade"),
         )
         return None
     status = store.status()
     if status.unknown_keys:
         if refuse:
             raise UnknownKeysError(status)
-        log.warning("vault: %s", unknown_keys_message(status))
+        if not _command_reports_key_ids():
+            log.warning("vault: %s", unknown_keys_message(status))
     elif status.rows_on_previous_keys:
         log.info(
-            "vault: %d credential(s) still on previous keys; run `ocore vault rotate`",
+            "vault: %d credential(s) still on previous keys; run `%s`",
             status.rows_on_previous_keys,
+            invoked("vault rotate"),
         )
     return status
+
+
+def _command_reports_key_ids() -> bool:
+    """Whether the running click command prints the unknown key ids itself."""
+    click = sys.modules.get("click")
+    ctx = click.get_current_context(silent=True) if click is not None else None
+    return bool(ctx is not None and ctx.meta.get(REPORTS_KEY_IDS))

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocore_flask.redact import Scrubber, is_secret_key, scrub, scrub_text
+from ocore_flask.redact import (
+    Scrubber,
+    is_secret_key,
+    redact_query,
+    scrub,
+    scrub_text,
+    secret_query_values,
+)
 
 RSA_KEY = """-----BEGIN RSA PRIVATE KEY-----
 MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB
@@ -195,3 +202,20 @@ def test_configured_secret_never_survives(secret: str, before: str, after: str) 
     out = scrub({"m": before + secret + after, "l": [secret]}, [secret])
     assert secret not in out["m"]
     assert out["l"] == ["***"]
+
+
+def test_redact_query_masks_every_secret_named_key_and_keeps_the_rest() -> None:
+    query = "sslmode=require&sslpassword=s%3Dx&Password=p&api-key=k&flag&empty=&app=o%20k"
+    assert redact_query(query) == (
+        "sslmode=require&sslpassword=***&Password=***&api-key=***&flag&empty=&app=o%20k"
+    )
+    assert redact_query("") == ""
+
+
+def test_secret_query_values_gives_each_form_of_each_secret_value() -> None:
+    assert secret_query_values("sslpassword=a%2Bb+c&sslmode=require&token=") == [
+        "a%2Bb+c",
+        "a+b+c",
+        "a+b c",
+    ]
+    assert secret_query_values("sslmode=require&application_name=x") == []

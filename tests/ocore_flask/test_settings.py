@@ -3,6 +3,8 @@ of range, in development and in the strict modes; the cross rules and the warnin
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ocore_database.testing import first_party_plugins
@@ -42,6 +44,8 @@ def base(request, dev_env, strict_env) -> dict[str, str]:
     return env
 
 
+LOG_CONFIG_FILE = str(Path(__file__).parent / "serving" / "logging.json")
+
 # name: (a valid value, malformed values, out-of-range values) — in every mode.
 CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "ENVIRONMENT": ("staging", ["prod", "Production", "dev elopment"], []),
@@ -64,9 +68,15 @@ CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "HEALTH_TIMEOUT": ("3s", ["3"], ["0s"]),
     "LOG_LEVEL": ("debug", ["verbose", "trace"], []),
     "LOG_FORMAT": ("text", ["xml"], []),
+    "LOG_CONFIG": (LOG_CONFIG_FILE, ["/no/such/logging.json", __file__], []),
     "TRUSTED_PROXY_HOPS": ("2", ["one"], ["-1", "11"]),
     "OCORE_DISABLED_PLUGINS": ("extra", ["Extra", "extra;other", "my-plugin"], []),
     "OCORE_COMMIT": ("3f2c1ab", ["3f2c\n1ab"], []),
+    "OCORE_FINGERPRINT_KEY_FILE": (
+        "/var/lib/ocore/fingerprint.key",
+        ["fingerprint.key", "~/fingerprint.key", "/var/lib/x\ny"],
+        [],
+    ),
 }
 SECRETS = {s.name for s in host_settings.SETTINGS if s.secret}
 REQUIRED_EVERYWHERE = {"JWT_SECRET"}
@@ -345,6 +355,25 @@ def test_previous_health_token_is_not_blamed_for_an_invalid_current_one(strict_e
 def test_short_previous_health_token_fails_when_strict(strict_env) -> None:
     env = {**strict_env, "HEALTH_CHECK_TOKEN_PREVIOUS": "short-old"}
     assert errors(host(env), "HEALTH_CHECK_TOKEN_PREVIOUS")
+
+
+@pytest.mark.parametrize(
+    ("name", "token"),
+    [("HEALTH_CHECK_TOKEN", HEALTH_TOKEN), ("HEALTH_CHECK_TOKEN_PREVIOUS", OTHER_TOKEN)],
+)
+@pytest.mark.parametrize("mode", ["staging", "production"])
+def test_health_tokens_need_32_characters_when_strict(
+    strict_env, dev_env, name: str, token: str, mode: str
+) -> None:
+    """The boundary itself: 32 characters pass, 31 fail (naming the count), in both strict
+    modes; development takes 31."""
+    env = {**strict_env, "ENVIRONMENT": mode, "HEALTH_CHECK_TOKEN": HEALTH_TOKEN}
+    at_32 = host({**env, name: token[:32]})
+    assert errors(at_32, name) == [], at_32.report.render_text()
+    (message,) = errors(host({**env, name: token[:31]}), name)
+    assert message.startswith("must be at least 32 characters (it has 31)")
+    assert "openssl rand" in message and token[:31] not in message
+    assert host({**dev_env, "HEALTH_CHECK_TOKEN": HEALTH_TOKEN, name: token[:31]}).report.ok
 
 
 # --- the mode -----------------------------------------------------------------------------

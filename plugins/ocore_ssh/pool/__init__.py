@@ -5,12 +5,13 @@ after an idle timeout by a reaper thread, kept alive with SSH keepalives, and re
 transparently when found dead. Credentials come only from the target (a password or an
 in-memory key): keys are never read from disk or an agent, and no ssh_config or known_hosts
 file is consulted. Host keys are pinned on the first authenticated connection and enforced
-after (see ``hostkeys``).
+after (see ``hostkeys``); with ``password_needs_pin`` a password is sent to pinned servers only.
 """
 
 from __future__ import annotations
 
-from ..hostkeys import HostKeyChanged, SSHError
+from ..hostkeys import HostKeyChanged, HostKeyNotPinned, SSHError
+from .connect import fetch_host_key
 from .errors import (
     AuthFailed,
     CommandTimeout,
@@ -28,6 +29,7 @@ __all__ = [
     "SSHConnectError",
     "ConnectionLost",
     "HostKeyChanged",
+    "HostKeyNotPinned",
     "KeyAuth",
     "PasswordAuth",
     "PoolExhausted",
@@ -35,4 +37,5 @@ __all__ = [
     "SSHError",
     "SSHPool",
     "SSHTarget",
+    "fetch_host_key",
 ]

@@ -13,6 +13,7 @@ from paramiko.ssh_exception import AuthenticationException, BadHostKeyException
 
 from ..hostkeys import (
     HostKeyChanged,
+    HostKeyNotPinned,
     OnPin,
     SSHError,
     host_key_changed,
@@ -32,6 +33,7 @@ class HostConnector:
     connect_timeout: float
     keepalive: int
     on_pin: OnPin | None
+    password_needs_pin: bool
     _pin_lock: threading.Lock
 
     def _connect_kwargs(self, target: SSHTarget) -> dict[str, Any]:
@@ -54,6 +56,10 @@ class HostConnector:
 
     def _open(self, target: SSHTarget, server: ServerState, generation: int) -> Slot:
         """Open, authenticate and host-key-check one new connection, mapping errors to types."""
+        pin = normalise_pin(target.pinned_host_key) or server.learned_pin
+        if pin is None and self.password_needs_pin and isinstance(target.auth, PasswordAuth):
+            # Refused before any socket is opened: no password goes to an unverified server.
+            raise HostKeyNotPinned(server=target.name, address=f"{target.host}:{target.port}")
         conn = PooledConnection(
             target.host,
             user=target.username,
@@ -62,7 +68,6 @@ class HostConnector:
             connect_kwargs=self._connect_kwargs(target),
             forward_agent=False,
         )
-        pin = normalise_pin(target.pinned_host_key) or server.learned_pin
         where = f"server {target.name!r} ({target.address})"
         first_seen: list[tuple[str, str]] = []
         try:
@@ -153,3 +158,27 @@ class HostConnector:
 
     def _close_slot(self, slot: Slot) -> None:
         self._close_conn(slot.conn)
+
+
+def fetch_host_key(name: str, host: str, port: int, timeout: float) -> str:
+    """The host key line ("type base64") server ``name`` presents: TCP, the SSH version
+    exchange and the key exchange only, then close; no authentication is attempted."""
+    where = f"server {name!r} ({host}:{port})"
+    sock: socket.socket | None = None
+    transport: paramiko.Transport | None = None
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = timeout
+        transport.start_client(timeout=timeout)
+        return key_line(transport.get_remote_server_key())
+    except (OSError, EOFError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise SSHConnectError(f"cannot connect to {where}: {reason}", server=name) from None
+    except paramiko.SSHException as exc:
+        raise SSHConnectError(f"SSH handshake with {where} failed: {exc}", server=name) from None
+    finally:
+        if transport is not None:
+            transport.close()
+        if sock is not None:
+            sock.close()

@@ -47,7 +47,10 @@ class SSHPool(HostConnector):
         acquire_timeout: float = 10.0,
         command_timeout: float = 60.0,
         on_pin: OnPin | None = None,
+        password_needs_pin: bool = False,
     ) -> None:
+        """``password_needs_pin``: refuse a password login to a server with no pinned key
+        (``HostKeyNotPinned``), before connecting; key logins still pin on first use."""
         if max_per_host < 1:
             raise ValueError("max_per_host must be at least 1")
         for label, value in (
@@ -65,6 +68,7 @@ class SSHPool(HostConnector):
         self.acquire_timeout = acquire_timeout
         self.command_timeout = command_timeout
         self.on_pin = on_pin
+        self.password_needs_pin = password_needs_pin
         self._lock = threading.Lock()
         self._pin_lock = threading.Lock()
         self._servers: dict[str, ServerState] = {}

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
+from ocore_flask.invocation import invoked
 from ocore_vault.crypto import VaultError
 from ocore_vault.schema import TABLE_NAME
 
@@ -32,13 +33,20 @@ class CredentialExists(CredentialError):
 
 
 class CredentialInUse(CredentialError):
-    """``delete`` refused: another table (e.g. the SSH plugin's servers) still refers to it."""
+    """``delete`` refused: another table (e.g. the SSH plugin's servers) still refers to it;
+    ``users`` maps each referring table to the names of its rows."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, users: dict[str, list[str]] | None = None) -> None:
         self.name = name
+        self.users = users or {}
+        if self.users:
+            which = "; ".join(f"{table} {', '.join(rows)}" for table, rows in self.users.items())
+            where = f"it is used by {which}"
+        else:
+            where = "another table refers to it"
         super().__init__(
-            f"credential {name!r} is still in use (another table refers to it); "
-            "point those rows at another credential first"
+            f"credential {name!r} is still in use ({where}); point those at another "
+            "credential or remove them first"
         )
 
 
@@ -50,7 +58,9 @@ class VaultNotMigrated(CredentialError):
     """The credentials table does not exist yet."""
 
     def __init__(self) -> None:
-        super().__init__(f"the {TABLE_NAME} table does not exist; run `ocore db upgrade` first")
+        super().__init__(
+            f"the {TABLE_NAME} table does not exist; run `{invoked('db upgrade')}` first"
+        )
 
 
 @contextmanager

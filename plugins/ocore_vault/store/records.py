@@ -15,6 +15,7 @@ from ocore_vault.privatekeys import ParsedKey, load_private_key
 from ocore_vault.schema import TABLE_NAME
 
 from .errors import CredentialError, InvalidCredential
+from .keycache import KeyCache, cache_key
 
 
 class CredentialKind(enum.StrEnum):
@@ -80,6 +81,7 @@ class Credential(CredentialInfo):
     _secret: bytes
     _passphrase: bytes | None
     _ring: KeyRing
+    _keys: KeyCache | None = None
 
     def _open(self, blob: bytes, purpose: Purpose) -> str:
         plain = self._ring.decrypt(blob, purpose=purpose, table=TABLE_NAME, row_id=str(self.id))
@@ -102,7 +104,8 @@ class Credential(CredentialInfo):
         """Decrypt and load the private key, checking it is still the key that was stored."""
         if self.kind is not CredentialKind.PRIVATE_KEY:
             raise InvalidCredential(f"credential {self.name!r} is a password, not a private key")
-        parsed = load_private_key(self.secret(), self.passphrase())
+        # Stored keys were bounded when stored; a bound lowered since must not lock them out.
+        parsed = load_private_key(self.secret(), self.passphrase(), max_kdf_rounds=None)
         if parsed.fingerprint != self.fingerprint:
             raise CredentialError(
                 f"credential {self.name!r} decrypts to a key whose fingerprint "
@@ -111,8 +114,12 @@ class Credential(CredentialInfo):
         return parsed
 
     def private_key(self) -> paramiko.PKey:
-        """The key as a paramiko PKey, built in memory (never written to disk)."""
-        return self.parsed_key().to_paramiko()
+        """The key as a paramiko PKey, built in memory (never written to disk); decrypted once
+        per stored version when the store keeps a key cache."""
+        if self._keys is None:
+            return self.parsed_key().to_paramiko()
+        key = cache_key(self.id, self.version, self._secret, self._passphrase)
+        return self._keys.get(key, lambda: self.parsed_key().to_paramiko())
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("Credential cannot be pickled")

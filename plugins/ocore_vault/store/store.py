@@ -24,7 +24,9 @@ from .errors import (
     InvalidCredential,
     translate_errors,
 )
+from .keycache import KeyCache
 from .records import SECRET_PURPOSE, Credential, CredentialInfo, CredentialKind
+from .references import referring_rows
 from .reports import KeyUsage, VaultStatus, VerifyFailure, VerifyResult
 from .validation import check_name, check_username, password_bytes
 
@@ -69,6 +71,7 @@ class CredentialStore:
         """Use ``engine`` (the database plugin's) and ``keyring`` (built once from config)."""
         self.engine = engine
         self.keyring = keyring
+        self.keys = KeyCache()  # decrypted private keys, per stored version
 
     def __repr__(self) -> str:
         return f"CredentialStore({TABLE_NAME}, {self.keyring!r})"
@@ -156,12 +159,15 @@ class CredentialStore:
         """Delete a credential; False when there was none by that name."""
         try:
             with translate_errors(), self.engine.begin() as conn:
-                return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
+                gone = conn.execute(t.delete().where(t.c.name == name).returning(t.c.id)).all()
         except sa_exc.IntegrityError as exc:
             # foreign_key_violation (NO ACTION) or restrict_violation (ON DELETE RESTRICT)
             if getattr(exc.orig, "pgcode", None) in ("23503", "23001"):
-                raise CredentialInUse(name) from None
+                raise CredentialInUse(name, referring_rows(self.engine, name)) from None
             raise
+        for (row_id,) in gone:
+            self.keys.discard(row_id)
+        return bool(gone)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -180,6 +186,7 @@ class CredentialStore:
             _secret=bytes(row.secret),
             _passphrase=None if row.passphrase is None else bytes(row.passphrase),
             _ring=self.keyring,
+            _keys=self.keys,
         )
 
     def get(self, name: str) -> Credential:

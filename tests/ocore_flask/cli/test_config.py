@@ -7,9 +7,11 @@ import hashlib
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from ocore_flask.config.fingerprint import fingerprint, load_key
 from ocore_flask.discovery import load_plugins
 from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY, base_env, run, script
 
@@ -18,8 +20,10 @@ DB_ENCODED = "S3cr3t-P%40ss"
 SMTP_PASSWORD = "smtp-Vb7Nc2Xz9Lk4Jh1Gf6Ds3Aq8"
 OLD_KEY = "old-ssh-Qw3Er6Ty9Ui2Op5As8Df1Gh4Jk7L"
 SHORT_JWT = "too-short-jwt-9f"
+SSL_PASSWORD = "client-key-Passphrase/9"
+SSL_ENCODED = "client-key-Passphrase%2F9"
 NEEDLES = (JWT_SECRET, SSH_KEY, HEALTH_TOKEN, DB_PASSWORD, DB_ENCODED, SMTP_PASSWORD, OLD_KEY)
-NEEDLES += (SHORT_JWT,)
+NEEDLES += (SHORT_JWT, SSL_PASSWORD, SSL_ENCODED)
 TIMEOUT = 20
 
 EMPTY = base_env()
@@ -30,12 +34,18 @@ DEVELOPMENT = base_env(
         "DATABASE_URL": f"postgres://ocore:{DB_ENCODED}@db:5432/ocore?sslmode=disable",
     }
 )
+# The libpq client-key passphrase in the URL: a secret like the password.
+SSL_URL = (
+    f"postgres://ocore:{DB_ENCODED}@db:5432/ocore?sslmode=verify-full&sslpassword={SSL_ENCODED}"
+)
+SSL_URL_SHOWN = "postgres://ocore:***@db:5432/ocore?sslmode=verify-full&sslpassword=***"
+DEVELOPMENT_SSL = {**DEVELOPMENT, "DATABASE_URL": SSL_URL}
 # Valid secrets everywhere, but production without SSH_ENCRYPTION_KEY: invalid.
 STRICT = base_env(
     {
         "ENVIRONMENT": "production",
         "JWT_SECRET": JWT_SECRET,
-        "DATABASE_URL": f"postgres://ocore:{DB_ENCODED}@db:5432/ocore?sslmode=disable",
+        "DATABASE_URL": SSL_URL,
         "SSH_ENCRYPTION_KEY_PREVIOUS": OLD_KEY,
         "HEALTH_CHECK_TOKEN": HEALTH_TOKEN,
         "APP_URL": "https://ocore.example.com",
@@ -68,6 +78,7 @@ COMMANDS = {
     "check_broken": (OCORE + ["config", "check"], BROKEN),
     "show_strict": (OCORE + ["config", "show"], STRICT),
     "show_json_broken": (OCORE + ["config", "show", "--json"], BROKEN),
+    "show_json_development": (OCORE + ["config", "show", "--json"], DEVELOPMENT_SSL),
     "docs": (OCORE + ["config", "docs"], STRICT),
     "example": (OCORE + ["config", "example"], BROKEN),
     "waitress": (["waitress-serve", "--port=0", "wsgi:app"], BROKEN),
@@ -83,9 +94,21 @@ def execute(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, subprocess.CompletedProcess[str]]:
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's fingerprint key (created by the first `config show`)."""
+    return tmp_path_factory.mktemp("state") / "ocore" / "fingerprint.key"
+
+
+@pytest.fixture(scope="module")
+def runs(key_file: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    def environ(key: str, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "OCORE_FINGERPRINT_KEY_FILE": str(key_file)} if "show" in key else env
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {key: pool.submit(execute, *spec) for key, spec in COMMANDS.items()}
+        futures = {
+            key: pool.submit(execute, argv, environ(key, env))
+            for key, (argv, env) in COMMANDS.items()
+        }
         return {key: future.result() for key, future in futures.items()}
 
 
@@ -154,7 +177,7 @@ def test_check_reports_every_broken_variable(runs) -> None:
 # --- config show --------------------------------------------------------------------------
 
 
-def test_show_lists_every_row_masks_secrets_and_exits_78_while_invalid(runs) -> None:
+def test_show_lists_every_row_masks_secrets_and_exits_78_while_invalid(runs, key_file) -> None:
     result = runs["show_strict"]
     assert result.returncode == 78
     rows = {}
@@ -163,15 +186,19 @@ def test_show_lists_every_row_masks_secrets_and_exits_78_while_invalid(runs) -> 
             name, source, value = line.split(None, 2)
             rows[name] = (source, value)
     assert list(rows) == declared_names()
-    digest = hashlib.sha256(JWT_SECRET.encode()).hexdigest()[:8]
-    assert rows["JWT_SECRET"] == ("environment", f"set ({len(JWT_SECRET)} chars, sha256:{digest}…)")
-    assert rows["DATABASE_URL"] == (
-        "environment",
-        "postgres://ocore:***@db:5432/ocore?sslmode=disable",
-    )
-    assert rows["HEALTH_CHECK_TOKEN"][1].startswith(f"set ({len(HEALTH_TOKEN)} chars, sha256:")
-    assert rows["SMTP_PASSWORD"][1].startswith(f"set ({len(SMTP_PASSWORD)} chars, sha256:")
-    assert rows["SSH_ENCRYPTION_KEY_PREVIOUS"][1].startswith(f"set ({len(OLD_KEY)} chars")
+    key = load_key(key_file)
+    assert key is not None and oct(key_file.stat().st_mode)[-3:] == "600"
+    for name, value in (
+        ("JWT_SECRET", JWT_SECRET),
+        ("HEALTH_CHECK_TOKEN", HEALTH_TOKEN),
+        ("SMTP_PASSWORD", SMTP_PASSWORD),
+        ("SSH_ENCRYPTION_KEY_PREVIOUS", OLD_KEY),
+    ):
+        assert rows[name] == ("environment", f"set (local fingerprint {fingerprint(key, value)})")
+        assert hashlib.sha256(value.encode()).hexdigest()[:8] not in result.stdout
+    assert rows["DATABASE_URL"] == ("environment", SSL_URL_SHOWN)
+    for needle in NEEDLES:
+        assert needle not in result.stdout + result.stderr, needle
     assert rows["SSH_ENCRYPTION_KEY"][1].startswith("invalid")
     assert rows["DB_POOL_MAX_CONNS"] == ("default", "25")
     assert rows["SMTP_HOST"] == ("environment", "smtp.example.com")
@@ -191,6 +218,19 @@ def test_show_json_lists_every_setting_even_when_broken(runs) -> None:
         assert rows[name]["value"] == "invalid" and rows[name]["errors"]
         assert rows[name]["secret"] is True
     assert rows["SMTP_PASSWORD"]["value"].startswith("set (")
+
+
+def test_show_json_masks_secret_query_parameters_and_names_the_derived_vault_key(runs) -> None:
+    result = runs["show_json_development"]
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)["settings"]}
+    assert rows["DATABASE_URL"]["value"] == SSL_URL_SHOWN
+    for needle in NEEDLES:
+        assert needle not in result.stdout + result.stderr, needle
+    key = rows["SSH_ENCRYPTION_KEY"]
+    assert (key["source"], key["secret"]) == ("derived", True)
+    assert key["value"] == "derived (from JWT_SECRET by HKDF, under the vault's own label)"
+    assert rows["SSH_ENCRYPTION_KEY_PREVIOUS"]["value"] == "unset"
 
 
 # --- docs and example ---------------------------------------------------------------------

@@ -207,6 +207,38 @@ def test_parse_duration_error_messages_are_gos(text: str | bytes, message: str) 
     assert str(caught.value) == message
 
 
+# Go's check right after a fraction is added (``if v > 1<<63``), which the running total's own
+# check cannot replace: past 1<<63 a component would wrap the uint64 total back into range.
+# 2562047h is 9223369200000000000ns; .7880152155023h adds exactly 1<<63 minus that (Go's
+# float64 scaling, reproduced in Python's IEEE doubles), .79h adds 7145224192ns more.
+EXACTLY_2_63 = "2562047.7880152155023h"
+OVER_2_63 = "2562047.79h"
+FRACTION_OVERFLOW_ERRORS = [
+    "9223372036854775807ns" + OVER_2_63,  # issue 18.16: Go rejects it (1<<64 would wrap to 7s)
+    "9223372036854775808ns" + OVER_2_63,
+    "-9223372036854775808ns" + OVER_2_63,
+    "9223372036854775808ns2562047.7880152155025h",  # 1<<63 + 1ns: over by one
+    OVER_2_63,
+    EXACTLY_2_63,  # in range of the check, not of int64
+]
+FRACTION_AT_THE_LIMIT = [
+    ("-" + EXACTLY_2_63, MIN),  # exactly 1<<63 is allowed by the check
+    ("9223372036854775808ns" + EXACTLY_2_63, 0),  # and wraps the total like "…808ns…808ns"
+]
+
+
+@pytest.mark.parametrize("text", FRACTION_OVERFLOW_ERRORS)
+def test_a_fraction_pushing_a_component_past_1_shl_63_is_rejected(text: str) -> None:
+    with pytest.raises(DurationError) as caught:
+        parse_duration(text)
+    assert str(caught.value) == f'time: invalid duration "{text}"'
+
+
+@pytest.mark.parametrize(("text", "want"), FRACTION_AT_THE_LIMIT)
+def test_a_fraction_reaching_exactly_1_shl_63_is_accepted(text: str, want: int) -> None:
+    assert parse_duration(text) == want
+
+
 @pytest.mark.parametrize("raw", [b"\x85\x85", b"\xffff", b"hello \xffff world", b"1\xffs"])
 def test_undecodable_bytes_in_str_quote_like_the_bytes(raw: bytes) -> None:
     # os.environ hands undecodable bytes over as surrogates; Go would see the bytes themselves.

@@ -91,7 +91,8 @@ def test_describe_default(setting: Setting, text: str) -> None:
 
 def test_rules_text_lists_kind_checks_cross_rules_and_secrecy() -> None:
     assert render.rules_text(SECRET, [RULE]) == (
-        "text; long; staging/production: strong; secret (never printed)"
+        "text; long; staging/production: strong; "
+        "staging/production: differs from every other secret; secret (never printed)"
     )
     assert render.rules_text(PLAIN, [RULE]) == "whole number from 1 to 9; fits the format"
     assert render.rules_text(PER_MODE, [RULE]) == "one of text, json"
@@ -208,7 +209,7 @@ def test_show_rows_mask_secrets_and_flag_invalid_values() -> None:
     assert list(rows) == [s.name for s in SETTINGS]
     assert set(rows["DEMO_TOKEN"]) == {"name", "owner", "value", "source", "secret", "errors"}
     token = rows["DEMO_TOKEN"]
-    assert token["value"].startswith(f"set ({len(JWT_SECRET)} chars, sha256:")
+    assert re.fullmatch(r"set \(local fingerprint [0-9a-f]{8}\)", token["value"])
     assert (token["source"], token["secret"], token["owner"]) == ("environment", True, "demo")
     assert JWT_SECRET not in repr(rows)
     count = rows["DEMO_COUNT"]

@@ -12,6 +12,7 @@ import pytest
 
 from ocore_database.testing import first_party_plugins
 from ocore_flask.config import ConfigError, Secret, load, render, resolve, reveal
+from ocore_flask.config.fingerprint import fingerprint
 from ocore_flask.config.secrets import secret_summary
 from ocore_flask.discovery import load_plugins
 from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, SSH_KEY
@@ -37,14 +38,31 @@ NEEDLES = (
 # --- the wrapper --------------------------------------------------------------------------
 
 
-def test_secret_summary_shows_length_and_a_short_hash() -> None:
-    digest = hashlib.sha256(JWT_SECRET.encode()).hexdigest()[:8]
-    assert secret_summary(JWT_SECRET) == f"set ({len(JWT_SECRET)} chars, sha256:{digest}…)"
-    assert secret_summary("é").startswith("set (1 chars, sha256:")
+def test_secret_summary_is_a_keyed_fingerprint_without_the_length() -> None:
+    key = bytes(range(32))
+    shown = secret_summary(JWT_SECRET, key)
+    assert shown == f"set (local fingerprint {fingerprint(key, JWT_SECRET)})"
+    assert hashlib.sha256(JWT_SECRET.encode()).hexdigest()[:8] not in shown
+    assert str(len(JWT_SECRET)) not in shown and "chars" not in shown
+
+
+def test_secret_summary_without_a_key_shows_no_hash_at_all() -> None:
+    assert (
+        secret_summary(JWT_SECRET, None)
+        == "set (no fingerprint: the local key file is unavailable)"
+    )
 
 
 def test_secret_summary_handles_lone_surrogates() -> None:
-    assert secret_summary("\udcff").startswith("set (1 chars, sha256:")
+    assert secret_summary("\udcff", bytes(32)).startswith("set (local fingerprint ")
+
+
+def test_a_secret_is_described_lazily_and_once() -> None:
+    calls = []
+    secret = Secret(JWT_SECRET, lambda: calls.append(1) or "set (x)")
+    assert calls == []
+    assert repr(secret) == str(secret) == "Secret(set (x))"
+    assert calls == [1]
 
 
 def test_secret_never_shows_its_value() -> None:

@@ -49,7 +49,13 @@ def leak():
 @routes.get("/client")
 def client():
     """What the app believes about the client (for trusted-proxy tests)."""
-    return jsonify(remote_addr=request.remote_addr, scheme=request.scheme, host=request.host)
+    return jsonify(
+        remote_addr=request.remote_addr,
+        scheme=request.scheme,
+        host=request.host,
+        script_root=request.script_root,
+        url_root=request.url_root,
+    )
 
 
 def _init_app(app: Flask, settings: None) -> None:

@@ -1,15 +1,20 @@
-"""gunicorn with the bundled config: preload-safe database pool, config errors exit 78."""
+"""gunicorn with the bundled config: preload-safe database pool, config errors exit 78, a worker
+that cannot start stops the master with its status (69, 78), SERVER_HOST:SERVER_PORT bound."""
 
 from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
+from sqlalchemy import create_engine
 
+from ocore_database.testing import sqlalchemy_url
+from ocore_flask.serving import host_port
 from ocore_flask.testing import (
     HEALTH_TOKEN,
     JWT_SECRET,
@@ -19,6 +24,11 @@ from ocore_flask.testing import (
     run,
     script,
 )
+from ocore_vault.crypto import KeyRing, VaultKey
+from ocore_vault.store import CredentialKind, CredentialStore
+
+KEY_A = "vault-key-A-Xq7Lp2Rm9Tz4Wc8Ns1Vb6Hd3Jf5"
+KEY_B = "vault-key-B-Gk2Yh8Pn5Ue3Ma7Qr9Sd4Lw1Zx6"
 
 
 def _rich(url: str) -> tuple[int, dict]:
@@ -75,3 +85,71 @@ def test_invalid_configuration_exits_78_before_any_worker():
     assert "JWT_SECRET" in result.stderr and "DATABASE_URL" in result.stderr
     assert "SSH_ENCRYPTION_KEY" in result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
+
+
+def test_database_down_stops_the_master_with_69_instead_of_respawning():
+    env = base_env(
+        {
+            "ENVIRONMENT": "development",
+            "JWT_SECRET": JWT_SECRET,
+            "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",
+            "DB_STARTUP_TIMEOUT": "1s",
+            "WEB_CONCURRENCY": "2",
+            "SERVER_PORT": str(free_port()),
+        }
+    )
+    started = time.monotonic()
+    result = run([script("gunicorn"), "wsgi:app"], env, timeout=30)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 69, result.stderr[-3000:]
+    assert elapsed < 1 + 8, f"took {elapsed:.1f}s"
+    assert result.stderr.count("Booting worker") == 2, "no worker may be respawned"
+    assert "not respawning" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_foreign_vault_key_stops_the_master_with_78(database_url):
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        ring = KeyRing(VaultKey.from_secret(KEY_A))
+        CredentialStore(engine, ring).put("web-1", CredentialKind.PASSWORD, "Password-1-xyz")
+    finally:
+        engine.dispose()
+    env = base_env(
+        {
+            "ENVIRONMENT": "development",
+            "JWT_SECRET": JWT_SECRET,
+            "DATABASE_URL": database_url,
+            "SSH_ENCRYPTION_KEY": KEY_B,
+            "SERVER_PORT": str(free_port()),
+        }
+    )
+    result = run([script("gunicorn"), "wsgi:app"], env, timeout=60)
+    assert result.returncode == 78, result.stderr[-3000:]
+    assert result.stderr.count("Booting worker") == 1, "no worker may be respawned"
+    assert VaultKey.from_secret(KEY_A).key_id_hex in result.stderr
+    assert KEY_A not in result.stderr and KEY_B not in result.stderr
+
+
+def test_binds_server_host_and_port_and_sends_no_server_header(database_url):
+    port = free_port()
+    env = base_env(
+        {
+            "ENVIRONMENT": "development",
+            "JWT_SECRET": JWT_SECRET,
+            "DATABASE_URL": database_url,
+            "SERVER_PORT": str(port),
+        }
+    )
+    argv = [script("gunicorn"), "wsgi:app"]  # no -b: the bundled config binds
+    with ServerProcess(argv, env, port) as server:
+        with urllib.request.urlopen(server.url + "/api/health", timeout=10) as response:
+            assert response.status == 200
+            assert response.headers.get("Server") is None
+        assert server.stop() == 0
+    # development's SERVER_HOST default is loopback: gunicorn must not widen it to 0.0.0.0
+    assert f"Listening at: http://127.0.0.1:{port}" in server.output
+
+
+def test_gunicorn_bind_brackets_an_ipv6_host():
+    assert host_port("::1", 8080) == "[::1]:8080"
+    assert host_port("127.0.0.1", 8080) == "127.0.0.1:8080"

@@ -140,3 +140,12 @@ def test_kit_fixtures_are_listed_with_their_plugins(pytester: pytest.Pytester):
         assert f"\n{fixture} " in text or f"\n{fixture} [" in text, fixture
     for module in ("ocore_flask/testing/plugin.py", "ocore_database/testing.py"):
         assert module in text
+
+
+def test_the_isolated_environment_keeps_state_out_of_home() -> None:
+    """The secret-fingerprint key a test creates lands in the session's own state folder."""
+    import os
+
+    state = os.environ["XDG_STATE_HOME"]
+    assert not state.startswith(os.path.expanduser("~/.local"))
+    assert os.path.isdir(state)

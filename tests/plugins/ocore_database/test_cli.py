@@ -23,6 +23,8 @@ def test_upgrade_then_current_on_an_empty_database(empty_database):
     upgraded = run([script("ocore"), "db", "upgrade"], env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert all(f"{name}: empty -> " in upgraded.stdout for name in behind)
+    # No "schema behind ...; run `ocore db upgrade`" while running exactly that.
+    assert "schema behind" not in upgraded.stderr and "Traceback" not in upgraded.stderr
 
     after = run([script("ocore"), "db", "current", "--json"], env)
     assert after.returncode == 0, after.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -72,6 +73,8 @@ def test_unreachable_server_fails_startup_with_status_69_within_the_wait(make_ap
     assert f"127.0.0.1:{port}/ocore" in message and "user ocore" in message
     assert "Connection refused" in message
     assert "Sup3r-S3cret" not in message
+    # What happened and for how long: it kept retrying until DB_STARTUP_TIMEOUT.
+    assert re.search(r"no answer after [0-9.]+s of retrying \(DB_STARTUP_TIMEOUT=1s\)", message)
 
 
 def test_wrong_password_fails_at_once_without_printing_it(make_app, app_env, database_url):
@@ -83,6 +86,9 @@ def test_wrong_password_fails_at_once_without_printing_it(make_app, app_env, dat
     assert time.monotonic() - started < 5, "a wrong password must not be retried until the deadline"
     assert "password authentication failed" in str(caught.value)
     assert "Wr0ng-Pass" not in str(caught.value)
+    # Immediate, and said so: not "waited up to 20s".
+    assert re.search(r"refused after [0-4]\.\ds \(not retried", str(caught.value))
+    assert "20s" not in str(caught.value)
 
 
 def test_missing_database_is_named(make_app, app_env, database_url):
@@ -90,6 +96,7 @@ def test_missing_database_is_named(make_app, app_env, database_url):
     with pytest.raises(ServiceUnavailable) as caught:
         make_app({**app_env, "DATABASE_URL": url, "DB_STARTUP_TIMEOUT": "5s"})
     assert 'database "no_such_db_xyz" does not exist' in str(caught.value)
+    assert "refused after" in str(caught.value) and "database name" in str(caught.value)
 
 
 def test_connection_budget_warning_names_the_settings(make_app, app_env, caplog):

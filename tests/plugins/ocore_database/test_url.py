@@ -154,3 +154,30 @@ def test_urls_compare_by_value_and_are_immutable() -> None:
     url: DatabaseURL = parse_database_url(GOOD)
     with pytest.raises(AttributeError):
         url.host = "elsewhere"  # type: ignore[misc]
+
+
+SSL_PASSWORD = "Key-Pass+phrase/7%"
+SSL_ENCODED = "Key-Pass%2Bphrase%2F7%25"
+
+
+@pytest.mark.parametrize("key", ["sslpassword", "password", "SSLPassword", "api_key", "token"])
+def test_every_secret_named_query_parameter_is_masked(key: str) -> None:
+    raw = f"postgres://ocore@db/ocore?sslmode=verify-full&{key}={SSL_ENCODED}&sslkey=/k.pem"
+    url = parse_database_url(raw)
+    for shown in (repr(url), str(url), url.redacted, f"{url!r}", repr([url])):
+        assert SSL_ENCODED not in shown and SSL_PASSWORD not in shown and "phrase" not in shown
+    assert url.redacted == f"postgres://ocore@db/ocore?sslmode=verify-full&{key}=***&sslkey=/k.pem"
+
+
+def test_secret_query_values_join_the_secret_set_in_every_form() -> None:
+    raw = f"postgres://ocore:{ENCODED}@db/ocore?sslpassword={SSL_ENCODED}&application_name=x"
+    parts = parse_database_url(raw).secret_parts()
+    assert {raw, PASSWORD, ENCODED, SSL_ENCODED, SSL_PASSWORD} <= set(parts)
+    assert "x" not in parts
+    assert len(parts) == len(set(parts))
+
+
+def test_other_query_parameters_are_kept_as_written() -> None:
+    raw = "postgres://db/ocore?application_name=a%20b&options=-c%20x%3Dy&passfile=/p"
+    assert parse_database_url(raw).redacted == raw
+    assert parse_database_url(raw).secret_parts() == [raw]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from ocore_flask.testing import HEALTH_TOKEN
 from ocore_mail import mailer
+from ocore_mail.sender import SMTPConnectError
 from ocore_mail.testing import LOOPBACK, ClosedPort, SilentServer, SMTPTestServer
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
@@ -46,10 +49,9 @@ def test_section_shows_where_mail_goes_and_the_last_send(mail_app, mail_env):
 def test_a_failed_last_send_degrades_the_section_but_not_the_service(mail_app, mail_env):
     with ClosedPort() as closed:
         app = mail_app(mail_env(closed.port, HEALTH_CACHE_TTL="0s"))
-        try:
+        with pytest.raises(SMTPConnectError) as failed:
             mailer(app).send("alice@example.com", "Hi", "text")
-        except Exception:
-            pass
+    assert failed.value.step == "connect" and failed.value.port == closed.port
     status, payload = rich(app)
     section = payload["checks"]["mail"]
     assert status == 200 and payload["status"] == "degraded"

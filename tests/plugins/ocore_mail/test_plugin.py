@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from email import policy
 from email.parser import BytesParser
 from importlib.metadata import entry_points
@@ -17,7 +18,7 @@ from ocore_flask import close_app, create_app
 from ocore_flask.config import settings_of
 from ocore_flask.discovery import load_plugins
 from ocore_flask.plugin import ENTRY_POINT_GROUP
-from ocore_flask.testing import JWT_SECRET, free_port
+from ocore_flask.testing import JWT_SECRET, base_env, free_port, run
 from ocore_mail.cli import mail_group
 from ocore_mail.dev import dev_mail_sink
 from ocore_mail.service import MailService, send_mail
@@ -108,7 +109,33 @@ def test_dev_services_uses_a_server_that_already_listens(
     ):
         assert sink is None
     assert not (tmp_path / "mail").exists()
-    assert any("already listens" in r.getMessage() for r in caplog.records)
+    # Loudly: this server's mail lands in someone else's server (e.g. another ocore dev's sink).
+    (warning,) = [r for r in caplog.records if "already listens" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    message = warning.getMessage()
+    assert f"localhost:{server.port} (SMTP_PORT)" in message
+    assert "starts no mail sink" in message and str(tmp_path / "mail") in message
+    assert "set SMTP_PORT to a free port" in message
+
+
+def test_the_base_install_never_imports_aiosmtpd():
+    """aiosmtpd is in the dev extra only: the app, its commands and health run without it."""
+    code = (
+        "import sys; sys.modules['aiosmtpd'] = None\n"
+        "from ocore_flask import create_app, close_app\n"
+        "from ocore_flask.testing import development_environ\n"
+        "from ocore_flask.cli import ocore\n"
+        "from click.testing import CliRunner\n"
+        "app = create_app(development_environ(), only=['mail'])\n"
+        "assert app.test_client().get('/api/health').status_code == 200\n"
+        "import ocore_mail.service, ocore_mail.health, ocore_mail.cli, ocore_mail.sender\n"
+        "close_app(app)\n"
+        "assert CliRunner().invoke(ocore, ['mail', '--help']).exit_code == 0\n"
+        "loaded = [m for m, mod in sys.modules.items() if mod is not None]\n"
+        "assert not [m for m in loaded if m.startswith(('aiosmtpd', 'ocore_mail.sink'))]\n"
+    )
+    result = run([sys.executable, "-c", code], base_env())
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(

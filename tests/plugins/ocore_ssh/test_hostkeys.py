@@ -100,7 +100,9 @@ def test_changed_host_key_is_refused() -> None:
         assert (err.expected_fingerprint, err.presented_fingerprint) == (old_print, new_print)
         message = str(err)
         assert "web9" in message and old_print in message and new_print in message
-        assert "flask ocore ssh forget-host-key web9" in message
+        # Outside a command the fix names the `ocore` console script, not `flask ocore`.
+        assert "`ocore ssh forget-host-key web9`, then `ocore ssh pin web9`" in message
+        assert "flask" not in message
 
         # Pin not yet persisted by the caller: the pool still remembers what it learned.
         with pytest.raises(HostKeyChanged, match=re.escape(new_print)):

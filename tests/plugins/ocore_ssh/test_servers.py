@@ -121,8 +121,13 @@ def test_a_credential_in_use_cannot_be_deleted_from_the_vault(
     store: ServerStore, vault: CredentialStore, with_password: str
 ):
     store.add("web1", "web1.example.com", credential=with_password)
-    with pytest.raises(CredentialInUse, match="'pw' is still in use"):
+    store.add("db1", "db1.example.com", credential=with_password)
+    with pytest.raises(CredentialInUse, match="'pw' is still in use") as caught:
         vault.delete(with_password)
+    # The vault names the servers without knowing the SSH plugin (the catalog's foreign keys).
+    assert "it is used by ssh_servers db1, web1" in str(caught.value)
+    assert caught.value.users == {"ssh_servers": ["db1", "web1"]}
+    store.delete("db1")
     store.delete("web1")
     assert vault.delete(with_password) is True
 

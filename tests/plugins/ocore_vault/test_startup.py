@@ -8,7 +8,7 @@ import pytest
 
 import ocore_vault
 from ocore_flask.errors import EX_CONFIG, StartupError
-from ocore_flask.testing import JWT_SECRET
+from ocore_flask.testing import JWT_SECRET, base_env, run, script
 from ocore_vault.crypto import VaultKey
 from ocore_vault.keyring import key_role
 from ocore_vault.rotate import rotate
@@ -137,3 +137,22 @@ def test_rows_written_by_a_stray_ring_are_caught_at_the_next_start(
     )
     with pytest.raises(StartupError, match=rf"{vault_keys.key_id(vault_keys.c)} \(1 row\)"):
         make_vault_app(vault_env)
+
+
+def test_the_unknown_key_report_is_printed_once(make_vault_app, vault_env, vault_keys):
+    put_rows(make_vault_app(vault_env), 2)
+    env = base_env({**vault_env, "SSH_ENCRYPTION_KEY": vault_keys.b})
+    foreign = vault_keys.key_id(vault_keys.a)
+    # `vault status` reports the unknown key ids itself: the startup check stays quiet.
+    status = run([script("ocore"), "vault", "status"], env)
+    assert status.returncode == 0, status.stderr
+    output = status.stdout + status.stderr
+    assert output.count("SSH_ENCRYPTION_KEY_PREVIOUS") == 1, output
+    assert "2 credential(s) on UNKNOWN key ids: add the key that wrote them" in status.stdout
+    assert f"{foreign}  2     UNKNOWN" in status.stdout
+    # Other repair commands warn once; anything else refuses once, exit 78.
+    listed = run([script("ocore"), "vault", "list"], env)
+    assert (listed.stdout + listed.stderr).count("no configured key has") == 1
+    refused = run([script("ocore"), "health"], env)
+    assert refused.returncode == 78
+    assert (refused.stdout + refused.stderr).count("no configured key has") == 1

@@ -283,8 +283,10 @@ def test_a_credential_in_use_cannot_be_deleted(store_for, engine, vault_keys):
         )
         conn.execute(text("INSERT INTO t_users VALUES ('used')"))
     try:
-        with pytest.raises(CredentialInUse, match="'used' is still in use"):
+        with pytest.raises(CredentialInUse, match="'used' is still in use") as caught:
             store.delete("used")
+        # A referring table without a name column: its rows are counted.
+        assert "it is used by t_users 1 row(s)" in str(caught.value)
         assert store.get("used").secret() == PASSWORD
     finally:
         with engine.begin() as conn:
