@@ -3,7 +3,6 @@ localhost:1025) and TLS that is never silently skipped when credentials are invo
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ocore_flask.config import (
     setting,
     settings_of,
 )
-from ocore_mail.sender import validate_address
+from ocore_mail.sender.addresses import validate_address
 
 
 def _address(raw: str) -> str:
@@ -34,6 +33,8 @@ def _address(raw: str) -> str:
 
 
 def _ca_file(raw: str) -> str:
+    import ssl  # only when SMTP_CA_FILE is set: `config check` otherwise never loads ssl
+
     path = Path(raw)
     if not path.is_file():
         raise ValueError("must be the path of a PEM file of CA certificates; no such file")

@@ -28,52 +28,37 @@ the password is never part of a message or a ``repr``.
 
 from __future__ import annotations
 
-from .addresses import validate_address
-from .errors import (
-    AuthFailed,
-    ConnectionDropped,
-    InsecureAuthRefused,
-    InvalidAddress,
-    InvalidMessage,
-    MailError,
-    MailTimeout,
-    MessageRefused,
-    RecipientRefused,
-    SenderRefused,
-    SMTPConnectError,
-    TLSFailed,
-)
-from .message import OutgoingMessage, build_message
-from .options import IMPLICIT_TLS_PORT as IMPLICIT_TLS_PORT
-from .options import SUBMISSION_PORT as SUBMISSION_PORT
-from .options import TLS_MODES, SenderOptions, TLSMode, effective_tls_mode
-from .options import EffectiveTLS as EffectiveTLS
-from .results import ProbeResult, SendResult, Trace
-from .sender import MailSender
+from ocore_flask.plugin import lazy_exports
 
-# The "X as X" imports are public too, though not listed below.
-__all__ = [
-    "TLS_MODES",
-    "AuthFailed",
-    "SMTPConnectError",
-    "ConnectionDropped",
-    "InsecureAuthRefused",
-    "InvalidAddress",
-    "InvalidMessage",
-    "MailError",
-    "MailSender",
-    "SenderOptions",
-    "MailTimeout",
-    "MessageRefused",
-    "OutgoingMessage",
-    "ProbeResult",
-    "RecipientRefused",
-    "SendResult",
-    "SenderRefused",
-    "TLSFailed",
-    "TLSMode",
-    "Trace",
-    "build_message",
-    "effective_tls_mode",
-    "validate_address",
-]
+# Loaded on first use: the settings module validates addresses with ``.addresses`` alone,
+# without pulling in smtplib and ssl for ``ocore config check``.
+_EXPORTS = {
+    "AuthFailed": "ocore_mail.sender.errors",
+    "ConnectionDropped": "ocore_mail.sender.errors",
+    "EffectiveTLS": "ocore_mail.sender.options",
+    "IMPLICIT_TLS_PORT": "ocore_mail.sender.options",
+    "InsecureAuthRefused": "ocore_mail.sender.errors",
+    "InvalidAddress": "ocore_mail.sender.errors",
+    "InvalidMessage": "ocore_mail.sender.errors",
+    "MailError": "ocore_mail.sender.errors",
+    "MailSender": "ocore_mail.sender.sender",
+    "MailTimeout": "ocore_mail.sender.errors",
+    "MessageRefused": "ocore_mail.sender.errors",
+    "OutgoingMessage": "ocore_mail.sender.message",
+    "ProbeResult": "ocore_mail.sender.results",
+    "RecipientRefused": "ocore_mail.sender.errors",
+    "SMTPConnectError": "ocore_mail.sender.errors",
+    "SUBMISSION_PORT": "ocore_mail.sender.options",
+    "SendResult": "ocore_mail.sender.results",
+    "SenderOptions": "ocore_mail.sender.options",
+    "SenderRefused": "ocore_mail.sender.errors",
+    "TLSFailed": "ocore_mail.sender.errors",
+    "TLSMode": "ocore_mail.sender.options",
+    "TLS_MODES": "ocore_mail.sender.options",
+    "Trace": "ocore_mail.sender.results",
+    "build_message": "ocore_mail.sender.message",
+    "effective_tls_mode": "ocore_mail.sender.options",
+    "validate_address": "ocore_mail.sender.addresses",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
