@@ -46,8 +46,10 @@ def load_key(path: str | os.PathLike[str]) -> bytes | None:
     None when it cannot be read or created, or holds anything but a key we wrote."""
     path = Path(path)
     key = _read(path)
-    if key is not None or path.exists():
+    if key is not None:
         return key
+    if path.exists():  # damaged, or linked into place by a racing process since the read
+        return _read(path)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return _create(path)
