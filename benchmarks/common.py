@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import http.client
 import json
 import os
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocore_database.testing import running_postgres
-from ocore_flask.testing import HOST, ServerProcess, run
+from ocore_flask.testing import HOST, ServerProcess, run, script
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -276,6 +277,42 @@ def bench_server(
     """A server process run from the repository root, ready when ``/api/health`` answers 200;
     ``stop()`` sends SIGTERM, waits (bounded), then SIGKILLs its process group."""
     return ServerProcess(argv, env, port, name=name, cwd=REPO, ready_status=200)
+
+
+def waitress_argv(target: str, port: int, threads: int) -> list[str]:
+    """``waitress-serve`` with ocore's serving defaults (connection limit, channel timeout, no
+    ``Server`` header), for the benchmarks that compare servers on one callable."""
+    return [
+        script("waitress-serve"),
+        f"--listen=127.0.0.1:{port}",
+        f"--threads={threads}",
+        "--connection-limit=200",
+        "--channel-timeout=30",
+        "--asyncore-use-poll",
+        "--ident=",
+        target,
+    ]
+
+
+@functools.cache
+def _gunicorn_has_control_socket() -> bool:
+    """gunicorn 27+ opens a control socket in ~/.gunicorn unless told not to."""
+    done = run_command([script("gunicorn"), "--help"], {"PATH": "/usr/bin:/bin"}, timeout=30)
+    return "--no-control-socket" in done.stdout
+
+
+def gunicorn_argv(target: str, port: int, workers: int, threads: int) -> list[str]:
+    """gunicorn with the bundled ``gunicorn.conf.py`` (the options here override it)."""
+    argv = [
+        script("gunicorn"),
+        "--config=gunicorn.conf.py",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+    ]
+    if _gunicorn_has_control_socket():  # two masters at once would share one socket path
+        argv.append("--no-control-socket")
+    return [*argv, target]
 
 
 # -- HTTP load ------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ and rich health latency with the result cache cold and warm.
 from __future__ import annotations
 
 import argparse
-import functools
 import http.client
 import json
 import signal
@@ -26,12 +25,14 @@ from common import (
     app_env,
     bench_main,
     bench_server,
+    gunicorn_argv,
     http_load,
     postgres,
     progress,
     ratio,
     run_command,
     scaled,
+    waitress_argv,
 )
 
 from ocore_flask.testing import ServerProcess, free_port, script
@@ -44,38 +45,12 @@ CONCURRENCY = 8
 
 def _waitress(name: str, target: str, env: dict[str, str]) -> ServerProcess:
     port = free_port()
-    argv = [
-        script("waitress-serve"),
-        f"--listen=127.0.0.1:{port}",
-        f"--threads={THREADS}",
-        "--connection-limit=200",
-        "--channel-timeout=30",
-        "--asyncore-use-poll",
-        "--ident=",
-        target,
-    ]
-    return bench_server(name, argv, env, port)
-
-
-@functools.cache
-def _gunicorn_has_control_socket() -> bool:
-    """gunicorn 27+ opens a control socket in ~/.gunicorn unless told not to."""
-    done = run_command([script("gunicorn"), "--help"], {"PATH": "/usr/bin:/bin"}, timeout=30)
-    return "--no-control-socket" in done.stdout
+    return bench_server(name, waitress_argv(target, port, THREADS), env, port)
 
 
 def _gunicorn(name: str, target: str, env: dict[str, str]) -> ServerProcess:
     port = free_port()
-    argv = [
-        script("gunicorn"),
-        "--config=gunicorn.conf.py",  # the bundled settings; the options below override it
-        f"--bind=127.0.0.1:{port}",
-        f"--workers={WORKERS}",
-        f"--threads={THREADS}",
-    ]
-    if _gunicorn_has_control_socket():  # two masters at once would share one socket path
-        argv.append("--no-control-socket")
-    return bench_server(name, [*argv, target], env, port)
+    return bench_server(name, gunicorn_argv(target, port, WORKERS, THREADS), env, port)
 
 
 def _ocore_serve(name: str, env: dict[str, str]) -> ServerProcess:

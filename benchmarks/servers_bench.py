@@ -14,7 +14,6 @@ granian rows need the ``granian`` package (the test extra); without it they are 
 from __future__ import annotations
 
 import argparse
-import functools
 import http.client
 import importlib.util
 import json
@@ -30,6 +29,7 @@ from common import (
     app_env,
     bench_main,
     bench_server,
+    gunicorn_argv,
     http_load,
     median,
     postgres,
@@ -37,6 +37,7 @@ from common import (
     ratio,
     run_command,
     scaled,
+    waitress_argv,
 )
 
 from ocore_flask.testing import ServerProcess, free_port, script
@@ -59,35 +60,11 @@ class Sample:
 
 
 def _waitress(target: str, env: dict[str, str], port: int) -> list[str]:
-    return [
-        script("waitress-serve"),
-        f"--listen=127.0.0.1:{port}",
-        f"--threads={THREADS}",
-        "--connection-limit=200",
-        "--channel-timeout=30",
-        "--asyncore-use-poll",
-        "--ident=",
-        target,
-    ]
-
-
-@functools.cache
-def _gunicorn_has_control_socket() -> bool:
-    done = run_command([script("gunicorn"), "--help"], {"PATH": "/usr/bin:/bin"}, timeout=30)
-    return "--no-control-socket" in done.stdout
+    return waitress_argv(target, port, THREADS)
 
 
 def _gunicorn(target: str, env: dict[str, str], port: int) -> list[str]:
-    argv = [
-        script("gunicorn"),
-        "--config=gunicorn.conf.py",
-        f"--bind=127.0.0.1:{port}",
-        "--workers=1",
-        f"--threads={THREADS}",
-    ]
-    if _gunicorn_has_control_socket():
-        argv.append("--no-control-socket")
-    return [*argv, target]
+    return gunicorn_argv(target, port, 1, THREADS)
 
 
 def _granian(target: str, env: dict[str, str], port: int) -> list[str]:
