@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
 import threading
 import time
 import weakref
@@ -23,6 +22,7 @@ from ocore_flask.health.contributor import (
     as_result,
     isoformat_utc,
 )
+from ocore_flask.health.threads import DaemonPool
 from ocore_flask.redact import Scrubber
 
 logger = logging.getLogger("ocore_flask.health")
@@ -136,7 +136,7 @@ class HealthRunner:
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._closed = False
-        self._pool = _DaemonPool(max_workers, "ocore-health")
+        self._pool = DaemonPool(max_workers, "ocore-health")
         # Idle workers hold only the pool, so a forgotten runner still releases its threads.
         weakref.finalize(self, self._pool.close)
 
@@ -312,72 +312,6 @@ class HealthRunner:
             section["message"] = message
         section["data"] = {} if data is None else data
         return section
-
-
-class _DaemonPool:
-    """A bounded pool of daemon threads.
-
-    ThreadPoolExecutor joins its workers at interpreter exit, so one hung check would keep the
-    process from exiting; these workers are daemons and never block shutdown.
-    """
-
-    def __init__(self, max_workers: int, name: str) -> None:
-        self._max_workers = max_workers
-        self._name = name
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None]
-        self._queue = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
-        self._lock = threading.Lock()
-        self._workers = 0
-        self._closed = False
-
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
-        future: Future[T] = Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the health worker pool is closed")
-            self._queue.put((future, fn))
-            # Same policy as ThreadPoolExecutor: reuse an idle worker, else add one up to the cap.
-            if not self._idle.acquire(blocking=False) and self._workers < self._max_workers:
-                self._workers += 1
-                threading.Thread(
-                    target=self._work, name=f"{self._name}-{self._workers}", daemon=True
-                ).start()
-        return future
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[0].cancel()
-            for _ in range(self._workers):
-                self._queue.put(None)
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            future, fn = item
-            del item
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn()
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-            del future, fn
-            if self._closed:
-                return
-            self._idle.release()
 
 
 class _NotJSON(Exception):
