@@ -25,4 +25,4 @@ class OcoreApi(Api):
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)
         kept = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-        return payload, code, {**kept, **headers}
+        return payload, code, {**kept, **(headers or {})}  # webargs passes headers=None

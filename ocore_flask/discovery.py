@@ -189,10 +189,13 @@ def _order(usable: Mapping[str, PluginRecord], found: PluginManager) -> list[str
         missing = sorted(wanted - set(usable))
         if missing:
             why = _absence(missing[0], found)
+            fix = ""
+            if why.startswith("disabled"):
+                fix = f": disable {name} too, or enable {missing[0]} again"
             found.problems.append(
                 Problem(
                     f"plugin:{name}",
-                    f"{record.label} requires plugin {missing[0]!r}, which is {why}",
+                    f"{record.label} requires plugin {missing[0]!r}, which is {why}{fix}",
                     owner=name,
                 )
             )

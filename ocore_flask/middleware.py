@@ -20,11 +20,12 @@ access_log = logging.getLogger("ocore_flask.access")
 StartResponse = Callable[..., Any]
 
 
-def secure_cookie(header: str, *, secure: bool) -> str:
-    """A Set-Cookie value with HttpOnly, SameSite=Lax (unless set) and, if asked, Secure."""
+def secure_cookie(header: str, *, secure: bool, readable: frozenset[str] = frozenset()) -> str:
+    """A Set-Cookie value with HttpOnly (unless its name is in ``readable``: a CSRF token that
+    the page's scripts must echo), SameSite=Lax (unless set) and, if asked, Secure."""
     lowered = [part.strip().lower() for part in header.split(";")]
     additions = []
-    if "httponly" not in lowered:
+    if "httponly" not in lowered and header.split("=", 1)[0].strip() not in readable:
         additions.append("HttpOnly")
     if not any(part.startswith("samesite=") for part in lowered):
         additions.append("SameSite=Lax")
@@ -38,12 +39,18 @@ class OcoreMiddleware:
     one access-log line (successful anonymous liveness probes at debug only)."""
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], headers: Mapping[str, str], *, secure: bool
+        self,
+        app: Callable[..., Iterable[bytes]],
+        headers: Mapping[str, str],
+        *,
+        secure: bool,
+        readable_cookies: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.headers = [(name, value) for name, value in headers.items()]
         self.names = {name.lower() for name in headers}
         self.secure = secure
+        self.readable = frozenset(readable_cookies)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         incoming = environ.get("HTTP_X_REQUEST_ID")
@@ -59,7 +66,12 @@ class OcoreMiddleware:
             present = {name.lower() for name, _ in headers}
             if "set-cookie" in present:
                 headers[:] = [
-                    (n, secure_cookie(v, secure=self.secure) if n.lower() == "set-cookie" else v)
+                    (
+                        n,
+                        secure_cookie(v, secure=self.secure, readable=self.readable)
+                        if n.lower() == "set-cookie"
+                        else v,
+                    )
                     for n, v in headers
                 ]
             if present.isdisjoint(self.names):

@@ -4,6 +4,10 @@ Every mode sends the headers that cost nothing locally; strict modes add HSTS (w
 https) and force ``Secure`` on cookies. Forwarded headers are honoured for exactly
 TRUSTED_PROXY_HOPS proxies (ProxyFix): X-Forwarded-For, -Proto and -Host, the ones the
 documented proxy sets; -Port and -Prefix never. With 0 they are all ignored.
+
+Every cookie is ``HttpOnly``, except those a plugin names in ``app.config[READABLE_COOKIES]``
+during ``init_app``: a double-submit CSRF token is useless unless the page's scripts can read it
+(and it is no credential on its own).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ocore_flask.config.loader import Config
 from ocore_flask.middleware import OcoreMiddleware
 
+READABLE_COOKIES = "OCORE_SCRIPT_READABLE_COOKIES"
 HSTS = "max-age=63072000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 BASE_HEADERS = {
@@ -51,5 +56,8 @@ def init_app(app: Flask, config: Config) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=0, x_prefix=0
         )
     app.wsgi_app = OcoreMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, security_headers(config), secure=secure
+        app.wsgi_app,
+        security_headers(config),
+        secure=secure,
+        readable_cookies=app.config.get(READABLE_COOKIES, ()),
     )

@@ -3,8 +3,6 @@ and ``config example`` are all generated from these declarations."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from ocore_flask.config import kinds, rules
 from ocore_flask.config.declarations import REQUIRED, Context, CrossRule, Derived, Kind, PerMode
 from ocore_flask.config.durations import Duration
@@ -14,19 +12,6 @@ from ocore_flask.config.sections import section, setting, settings_of
 from ocore_flask.logconfig import log_config_file
 
 _LOCAL_APP = "http://localhost:3000"
-
-
-def _origin_of_app_url(values: dict) -> str | None:
-    url = values.get("APP_URL")
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _host_of_origin(values: dict) -> str | None:
-    origin = values.get("WEBAUTHN_ORIGIN")
-    return urlsplit(origin).hostname if origin else None
 
 
 @section
@@ -44,7 +29,7 @@ class HostSettings:
     jwt_secret: Secret[str] = setting(
         "JWT_SECRET",
         kinds.text(),
-        "Signs access and refresh tokens; in development also the source of the SSH vault key.",
+        "Signs access tokens (auth plugin); in development also the source of the SSH vault key.",
         default=REQUIRED,
         secret=True,
         example="<openssl rand -base64 48>",
@@ -52,48 +37,15 @@ class HostSettings:
         fix=rules.GENERATE_HINT,
     )
 
-    jwt_access_expiry: Duration = setting(
-        "JWT_ACCESS_EXPIRY",
-        kinds.duration(),
-        "Lifetime of an access token.",
-        default="1h",
-        example="15m",
-    )
-
-    jwt_refresh_expiry: Duration = setting(
-        "JWT_REFRESH_EXPIRY",
-        kinds.duration(),
-        "Lifetime of a refresh token; must exceed the access token's.",
-        default="720h",
-        example="168h",
-    )
-
     app_url: str = setting(
         "APP_URL",
         kinds.http_url(),
-        "Public URL of the dashboard (links in mail, WebAuthn origin by default).",
+        "Public URL of the dashboard (links in mail; the WebAuthn origin by default).",
         default=_LOCAL_APP,
         example="https://ocore.example.com",
         checks=(
             rules.not_loopback_url("your public dashboard URL, e.g. https://ocore.example.com"),
         ),
-    )
-
-    webauthn_origin: str = setting(
-        "WEBAUTHN_ORIGIN",
-        kinds.origin(),
-        "Origin that WebAuthn ceremonies must come from.",
-        default=Derived("the origin of APP_URL", _origin_of_app_url),
-        example="https://ocore.example.com",
-        checks=(rules.https_only("your dashboard's https origin"),),
-    )
-
-    webauthn_rp_id: str = setting(
-        "WEBAUTHN_RP_ID",
-        kinds.hostname(),
-        "WebAuthn relying-party ID: the origin's host or a registrable suffix of it.",
-        default=Derived("the host of WEBAUTHN_ORIGIN", _host_of_origin),
-        example="ocore.example.com",
     )
 
     server_port: int = setting(
@@ -251,26 +203,6 @@ class HostSettings:
 SETTINGS = settings_of(HostSettings)
 
 
-def _refresh_after_access(ctx: Context) -> str | None:
-    access, refresh = ctx.values["JWT_ACCESS_EXPIRY"], ctx.values["JWT_REFRESH_EXPIRY"]
-    if refresh <= access:
-        return f"must be longer than JWT_ACCESS_EXPIRY ({access}); it is {refresh}"
-    return None
-
-
-def _rp_id_matches_origin(ctx: Context) -> str | None:
-    rp_id, origin = ctx.values["WEBAUTHN_RP_ID"], ctx.values["WEBAUTHN_ORIGIN"]
-    host = (urlsplit(origin).hostname or "").lower()
-    if rp_id == host:
-        return None
-    if not rules.is_ip_address(host) and host.endswith("." + rp_id) and "." in rp_id:
-        return None
-    return (
-        f"must equal the host of WEBAUTHN_ORIGIN ({host}) or a registrable suffix of it, "
-        f"e.g. {host.split('.', 1)[-1] if '.' in host else host}"
-    )
-
-
 def _previous_needs_current(ctx: Context) -> str | None:
     if ctx.values.get("HEALTH_CHECK_TOKEN") is None:
         return "is set but HEALTH_CHECK_TOKEN is not: set the new token, keep this as the old one"
@@ -278,18 +210,6 @@ def _previous_needs_current(ctx: Context) -> str | None:
 
 
 CROSS_RULES: tuple[CrossRule, ...] = (
-    CrossRule(
-        "JWT_REFRESH_EXPIRY",
-        ("JWT_ACCESS_EXPIRY",),
-        "longer than JWT_ACCESS_EXPIRY",
-        _refresh_after_access,
-    ),
-    CrossRule(
-        "WEBAUTHN_RP_ID",
-        ("WEBAUTHN_ORIGIN",),
-        "the origin's host or a registrable suffix of it",
-        _rp_id_matches_origin,
-    ),
     CrossRule(
         "HEALTH_CHECK_TOKEN_PREVIOUS",
         ("HEALTH_CHECK_TOKEN_PREVIOUS",),

@@ -106,6 +106,8 @@ def dev_command(port: int | None) -> None:
     with ExitStack() as stack:
         try:
             check_listen_address(environ, None, port)  # before PostgreSQL or the sink start
+            if port is not None:  # the hooks (a login hint) and dev.env see the real port
+                environ["SERVER_PORT"] = str(port)
             found = load_plugins(environ)
             for plugin in found.active:
                 if found.implements(plugin, "dev_services"):

@@ -50,11 +50,7 @@ LOG_CONFIG_FILE = str(Path(__file__).parent / "serving" / "logging.json")
 CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "ENVIRONMENT": ("staging", ["prod", "Production", "dev elopment"], []),
     "JWT_SECRET": (JWT_SECRET, [f"{JWT_SECRET}\nmore"], ["only-31-chars-Zq8vL3nR5tW9yB2dF"]),
-    "JWT_ACCESS_EXPIRY": ("15m", ["15", "15 minutes", "1d"], ["0s", "-15m"]),
-    "JWT_REFRESH_EXPIRY": ("168h", ["7d", "forever"], ["0", "-720h"]),
     "APP_URL": (PUBLIC, ["ocore.example.com", "ftp://ocore.example.com"], [PUBLIC + ":65536"]),
-    "WEBAUTHN_ORIGIN": (PUBLIC, ["ocore.example.com", PUBLIC + "/login"], [PUBLIC + ":70000"]),
-    "WEBAUTHN_RP_ID": ("ocore.example.com", [PUBLIC, "ocore.example.com:443"], ["a" * 64 + ".com"]),
     "SERVER_PORT": ("8081", ["http", "80.5"], ["0", "65536", "-1"]),
     "SERVER_HOST": ("0.0.0.0", ["http://0.0.0.0", "0.0.0.0:8080"], ["a" * 254]),
     "SERVER_THREADS": ("4", ["eight"], ["0", "257"]),
@@ -166,14 +162,10 @@ def test_development_defaults(dev_env) -> None:
     config = host(dev_env)
     assert config.report.ok and config.report.problems == []
     assert config["APP_URL"] == "http://localhost:3000"
-    assert config["WEBAUTHN_ORIGIN"] == "http://localhost:3000"
-    assert config["WEBAUTHN_RP_ID"] == "localhost"
     assert config["SERVER_PORT"] == 8080
     assert config["SERVER_HOST"] == "127.0.0.1"
     assert config["LOG_FORMAT"] == "text" and config["LOG_LEVEL"] == "info"
     assert config["TRUSTED_PROXY_HOPS"] == 0
-    assert str(config["JWT_ACCESS_EXPIRY"]) == "1h0m0s"
-    assert str(config["JWT_REFRESH_EXPIRY"]) == "720h0m0s"
     assert config.get("HEALTH_CHECK_TOKEN") is None
     assert config.get("OCORE_DISABLED_PLUGINS") is None
     assert host({**dev_env, "OCORE_DISABLED_PLUGINS": "extra"})["OCORE_DISABLED_PLUGINS"] == (
@@ -186,9 +178,6 @@ def test_strict_defaults(strict_env, mode: str) -> None:
     config = host({**strict_env, "ENVIRONMENT": mode, "APP_URL": PUBLIC + "/dashboard/"})
     assert config.report.ok and config.report.problems == []
     assert config.mode.strict
-    assert config["WEBAUTHN_ORIGIN"] == PUBLIC
-    assert config.sources["WEBAUTHN_ORIGIN"] == "derived"
-    assert config["WEBAUTHN_RP_ID"] == "ocore.example.com"
     assert config["SERVER_HOST"] == "0.0.0.0"
     assert config["LOG_FORMAT"] == "json"
     assert config["TRUSTED_PROXY_HOPS"] == 1
@@ -232,27 +221,7 @@ def test_weak_jwt_secret_is_rejected_only_when_strict(strict_env, dev_env, weak:
     assert host({**dev_env, "JWT_SECRET": weak}).report.ok
 
 
-def test_refresh_must_outlive_access(base) -> None:
-    for access, refresh in (("1h", "1h"), ("2h", "1h"), ("60m", "3600s")):
-        env = {**base, "JWT_ACCESS_EXPIRY": access, "JWT_REFRESH_EXPIRY": refresh}
-        (message,) = errors(host(env), "JWT_REFRESH_EXPIRY")
-        assert "longer than JWT_ACCESS_EXPIRY" in message
-    ok = {**base, "JWT_ACCESS_EXPIRY": "15m", "JWT_REFRESH_EXPIRY": "15m1s"}
-    assert host(ok).report.ok
-    assert errors(host({**base, "JWT_ACCESS_EXPIRY": "1000h"}), "JWT_REFRESH_EXPIRY")
-
-
-def test_refresh_rule_waits_for_a_valid_access_expiry(base) -> None:
-    config = host({**base, "JWT_ACCESS_EXPIRY": "soon", "JWT_REFRESH_EXPIRY": "1s"})
-    assert [p.variable for p in config.report.errors] == ["JWT_ACCESS_EXPIRY"]
-
-
-def test_duration_errors_say_which_units_to_use(base) -> None:
-    (message,) = errors(host({**base, "JWT_ACCESS_EXPIRY": "15"}), "JWT_ACCESS_EXPIRY")
-    assert "ns, us, ms, s, m, h" in message and "1h30m" in message
-
-
-# --- APP_URL and WebAuthn -----------------------------------------------------------------
+# --- APP_URL -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -267,56 +236,6 @@ def test_localhost_app_url_is_a_warning_in_strict_modes(strict_env, url: str) ->
 
 def test_localhost_app_url_is_silent_in_development(dev_env) -> None:
     assert host(dev_env).report.warnings == []
-
-
-def test_strict_webauthn_origin_needs_https(strict_env, dev_env) -> None:
-    http = {"WEBAUTHN_ORIGIN": "http://ocore.example.com"}
-    (message,) = errors(host({**strict_env, **http}), "WEBAUTHN_ORIGIN")
-    assert "https" in message
-    assert host({**dev_env, **http}).report.ok
-
-
-def test_strict_origin_derived_from_an_http_app_url_is_rejected(strict_env) -> None:
-    config = host({**strict_env, "APP_URL": "http://ocore.example.com"})
-    (message,) = errors(config, "WEBAUTHN_ORIGIN")
-    assert "https" in message
-
-
-@pytest.mark.parametrize(
-    ("origin", "rp_id"),
-    [
-        ("https://ocore.example.com", "ocore.example.com"),
-        ("https://login.ocore.example.com", "ocore.example.com"),
-        ("https://login.ocore.example.com:8443", "example.com"),
-        ("https://OCORE.example.com", "ocore.EXAMPLE.com"),
-    ],
-)
-def test_rp_id_equal_to_the_host_or_a_registrable_suffix(base, origin: str, rp_id: str) -> None:
-    config = host({**base, "WEBAUTHN_ORIGIN": origin, "WEBAUTHN_RP_ID": rp_id})
-    assert config.report.ok, config.report.render_text()
-
-
-@pytest.mark.parametrize(
-    ("origin", "rp_id"),
-    [
-        ("https://ocore.example.com", "example.org"),
-        ("https://ocore.example.com", "com"),
-        ("https://ocore.example.com", "core.example.com"),
-        ("https://example.com", "login.example.com"),
-        ("https://10.0.0.5", "0.0.5"),
-        ("https://10.0.0.5", "10.0.0.6"),
-    ],
-)
-def test_rp_id_not_matching_the_origin_is_an_error(base, origin: str, rp_id: str) -> None:
-    config = host({**base, "WEBAUTHN_ORIGIN": origin, "WEBAUTHN_RP_ID": rp_id})
-    (message,) = errors(config, "WEBAUTHN_RP_ID")
-    assert "host of WEBAUTHN_ORIGIN" in message
-
-
-def test_rp_id_follows_an_explicit_origin(strict_env) -> None:
-    config = host({**strict_env, "WEBAUTHN_ORIGIN": "https://login.example.net"})
-    assert config["WEBAUTHN_RP_ID"] == "login.example.net"
-    assert config.sources["WEBAUTHN_RP_ID"] == "derived"
 
 
 # --- health tokens ------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import pytest
 
 from ocore_flask.testing import JWT_SECRET, base_env, run, script
 
-FIRST_PARTY = {"database", "vault", "mail", "ssh"}
+FIRST_PARTY = {"database", "vault", "mail", "ssh", "auth", "jobs", "agents", "backups", "gateway"}
+NEEDS_SSH = "agents,backups,gateway"
 KEYS = [
     "name",
     "distribution",
@@ -34,7 +35,11 @@ BROKEN = {"ENVIRONMENT": "production", "JWT_SECRETS": JWT_SECRET}
 COMMANDS = {
     "json": (["ocore", "plugins", "list", "--json"], BROKEN),
     "flask": (["flask", "--app", "wsgi", "ocore", "plugins", "list", "--json"], {}),
-    "disabled": (["ocore", "plugins", "list", "--json"], {"OCORE_DISABLED_PLUGINS": "ssh,mail"}),
+    "disabled": (
+        ["ocore", "plugins", "list", "--json"],
+        {"OCORE_DISABLED_PLUGINS": f"ssh,mail,{NEEDS_SSH}"},
+    ),
+    "dependants": (["ocore", "plugins", "list", "--json"], {"OCORE_DISABLED_PLUGINS": "ssh"}),
     "text": (["ocore", "plugins", "list"], {**BROKEN, "OCORE_DISABLED_PLUGINS": "sms"}),
 }
 
@@ -83,6 +88,16 @@ def test_disabled_plugins_are_listed_as_disabled(runs) -> None:
         assert (plugins[name]["enabled"], plugins[name]["active"]) == (False, False)
     assert "SMTP_HOST" in plugins["mail"]["settings"], "a disabled plugin still shows its settings"
     assert plugins["vault"]["active"] is True
+
+
+def test_disabling_a_required_plugin_names_its_dependants_and_the_fix(runs) -> None:
+    result = runs["dependants"]
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["problems"]
+    for name in NEEDS_SSH.split(","):
+        (line,) = [p["message"] for p in problems if p["variable"] == f"plugin:{name}"]
+        assert "requires plugin 'ssh', which is disabled by OCORE_DISABLED_PLUGINS" in line
+        assert f"disable {name} too, or enable ssh again" in line
 
 
 def test_text_listing_with_an_unknown_disabled_name(runs) -> None:

@@ -16,7 +16,10 @@ from ocore_flask.testing import JWT_SECRET, SSH_KEY
 
 PLUGINS = first_party_plugins()
 # Read the declarations directly (no hooks run at import time): host settings, then plugins'.
-DECLARED = [*host_settings.SETTINGS, *(s for p in PLUGINS for s in settings_of(p.settings))]
+DECLARED = [
+    *host_settings.SETTINGS,
+    *(s for p in PLUGINS if p.settings for s in settings_of(p.settings)),
+]
 NAMES = sorted(s.name for s in DECLARED)
 EXAMPLES = sorted({s.example for s in DECLARED if s.example})
 PLAUSIBLE = [

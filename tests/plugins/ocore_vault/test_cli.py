@@ -41,7 +41,7 @@ def cli(monkeypatch, vault_env) -> Cli:
     for name, value in vault_env.items():
         monkeypatch.setenv(name, value)
     # Only this plugin and what it needs, so other plugins cannot change what these tests see.
-    monkeypatch.setenv("OCORE_DISABLED_PLUGINS", "mail,ssh")
+    monkeypatch.setenv("OCORE_DISABLED_PLUGINS", "mail,ssh,agents,backups,gateway")
     monkeypatch.setenv("LOG_LEVEL", "warning")
     return Cli()
 
