@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ocore_database.database import Database
 
-__all__ = ["MIGRATIONS", "db", "engine", "plugin"]
+__all__ = ["CONNECTIONS", "MIGRATIONS", "db", "engine", "plugin"]
 
 MIGRATIONS = HookSpec(
     "migrations",
@@ -32,13 +32,22 @@ MIGRATIONS = HookSpec(
     owner="database",
 )
 
+CONNECTIONS = HookSpec(
+    "database_connections",
+    ("settings",),
+    "Connections the plugin's own processes open outside the shared pool (e.g. a job worker's "
+    "pool), by label; the startup connection-budget warning adds them to the web pools'.",
+    returns="a mapping of label to number of connections",
+    owner="database",
+)
+
 plugin = Plugin(
     "database",
     "PostgreSQL connection pool with pgxpool semantics, migrations, health.",
     core=True,
     settings=DatabaseSettings,
     cross_rules=CROSS_RULES,
-    hookspecs=(MIGRATIONS,),
+    hookspecs=(MIGRATIONS, CONNECTIONS),
     hooks={
         "init_app": "ocore_database.service:init_app",
         "close": "ocore_database.service:close",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,8 +152,9 @@ class Database:
         """pgxpool-style metrics; no I/O."""
         return self.pool.stat().to_dict()
 
-    def connection_budget(self, workers: int) -> str | None:
-        """A warning when max_conns × workers exceeds what the server has left for us."""
+    def connection_budget(self, workers: int, extra: Mapping[str, int] | None = None) -> str | None:
+        """A warning when max_conns × workers, plus the ``extra`` connections other processes
+        of ours open (by label), exceeds what the server has left for us."""
         with self.connect() as conn:
             row = conn.execute(
                 text(
@@ -166,14 +167,16 @@ class Database:
             ).one()
         max_connections, reserved, others = row
         available = max_connections - reserved - others
-        wanted = self.options.max_conns * workers
+        web = self.options.max_conns * workers
+        wanted = web + sum((extra or {}).values())
         if wanted <= available:
             return None
+        more = "".join(f" + {count} for {label}" for label, count in (extra or {}).items())
         return (
             f"DB_POOL_MAX_CONNS ({self.options.max_conns}) x WEB_CONCURRENCY ({workers}) = "
-            f"{wanted} connections, but the server allows {max_connections} with {reserved} "
-            f"reserved and {others} used by other clients ({available} left); lower "
-            f"DB_POOL_MAX_CONNS or raise max_connections"
+            f"{web} connections{more + f' = {wanted} in all' if more else ''}, but the server "
+            f"allows {max_connections} with {reserved} reserved and {others} used by other "
+            f"clients ({available} left); lower DB_POOL_MAX_CONNS or raise max_connections"
         )
 
     def close(self) -> None:

@@ -36,13 +36,25 @@ def init_app(app: Flask, settings: DatabaseSettings) -> Database:
         db.close()
         reason = scrub_text(str(exc), state.config.secret_values())
         raise ServiceUnavailable(unavailable_message(url, exc, reason, settings)) from None
-    warning = db.connection_budget(state.config.section(HostSettings).web_concurrency)
+    web_concurrency = state.config.section(HostSettings).web_concurrency
+    warning = db.connection_budget(web_concurrency, other_connections(app))
     if warning:
         log.warning("database: %s", warning)
     behind = migrations.pending(db.engine, state.plugins.active)
     if behind and not repair_mode(app):  # `ocore db …` is built for repair: it is the fix
         log.warning("database: schema behind for %s; run `ocore db upgrade`", ", ".join(behind))
     return db
+
+
+def other_connections(app: Flask) -> dict[str, int]:
+    """What the active plugins' ``database_connections`` hooks declare, by label."""
+    state = get_state(app)
+    found: dict[str, int] = {}
+    for plugin in state.plugins.active:
+        if state.plugins.implements(plugin, "database_connections"):
+            section = state.config.section(plugin.settings) if plugin.settings else None
+            found.update(state.plugins.call(plugin, "database_connections", section))
+    return found
 
 
 def unavailable_message(

@@ -1,7 +1,7 @@
 """First-party plugin ``ssh``: connections to managed servers.
 
-Siblings use ``ssh()``: the app's ``SSHService`` (run a command on a server by name, add and
-check servers), pooled, with vault credentials and pinned host keys.
+Siblings use ``ssh()``: the app's ``SSHService`` (run a command on a server by name, stream
+bytes through one, add and check servers), pooled, with vault credentials and pinned host keys.
 """
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
     from ocore_ssh.service import SSHService
 
-__all__ = ["SSHError", "SSHService", "plugin", "ssh"]
-__getattr__ = lazy_exports(
-    __name__, {"SSHError": "ocore_ssh.hostkeys", "SSHService": "ocore_ssh.service"}
-)
+_EXPORTS = {
+    "CommandTimeout": "ocore_ssh.pool",
+    "SSHError": "ocore_ssh.hostkeys",
+    "SSHService": "ocore_ssh.service",
+    "StreamResult": "ocore_ssh.pool",
+}
+__all__ = ["plugin", "ssh", *_EXPORTS]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 def _migrations() -> Path:
@@ -41,6 +45,7 @@ plugin = Plugin(
         "migrations": _migrations,
         "health_contributors": "ocore_ssh.health:contributors",
         "cli_commands": "ocore_ssh.cli:commands",
+        "tasks": "ocore_ssh.tasks:tasks",
     },
 )
 

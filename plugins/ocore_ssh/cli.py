@@ -8,6 +8,7 @@ own exit status stays distinguishable.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ import ocore_ssh
 from ocore_flask.cli.app_loading import with_app
 from ocore_flask.cli.kit import CommandError, emit, fail, json_option, known_errors, table
 from ocore_flask.config import DurationError, parse_duration
+from ocore_flask.health.freshness import format_age
 from ocore_flask.invocation import invoked
 from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint
 from ocore_ssh.pool import CommandTimeout
@@ -122,13 +124,31 @@ def list_command(as_json: bool) -> None:
         if not found:
             return f"No servers. Add one with `{invoked('ssh add NAME HOST --credential NAME')}`."
         rows = [
-            (s.name, _login(s, users.get(s.credential)), s.credential, _key_summary(s.host_key))
+            (
+                s.name,
+                _login(s, users.get(s.credential)),
+                s.credential,
+                _key_summary(s.host_key),
+                _last_check(s),
+            )
             for s in found
         ]
-        table(("NAME", "LOGIN", "CREDENTIAL", "HOST KEY"), rows)
+        table(("NAME", "LOGIN", "CREDENTIAL", "HOST KEY", "LAST CHECK"), rows)
         return None
 
     emit([server.to_dict() for server in found], as_json, text)
+
+
+def _last_check(server: Server) -> str:
+    """``ok 3m ago`` / ``failed 1h 2m ago: <reason>`` / ``never`` (task ssh.check_servers)."""
+    if server.last_check_at is None:
+        return "never"
+    ago = format_age(datetime.now(UTC) - server.last_check_at)
+    text = f"{server.last_check_status} {ago} ago"
+    if server.last_check_status == "failed" and server.last_check_error:
+        reason = server.last_check_error
+        text += f": {reason if len(reason) <= 60 else reason[:59] + '…'}"
+    return text
 
 
 @ssh_group.command("check")

@@ -21,6 +21,10 @@ servers = Table(
     Column("host_key_pinned_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the last reachability check (task ssh.check_servers): ok, failed or unpinned, and why
+    Column("last_check_at", DateTime(timezone=True)),
+    Column("last_check_status", Text),
+    Column("last_check_error", Text),
     # ``credential`` also references vault_credentials.name (fk_ssh_servers_credential, in the
     # migration): the vault's table belongs to the vault's metadata, not this one.
     Index("ix_ssh_servers_credential", "credential"),

@@ -107,6 +107,9 @@ class Server:
     host_key_pinned_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    last_check_at: datetime | None = None
+    last_check_status: str | None = None
+    last_check_error: str | None = None
 
     @property
     def host_key_fingerprint(self) -> str | None:
@@ -126,6 +129,9 @@ class Server:
             "host_key_pinned_at": _iso(self.host_key_pinned_at),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
+            "last_check_at": _iso(self.last_check_at),
+            "last_check_status": self.last_check_status,
+            "last_check_error": self.last_check_error,
         }
 
 
@@ -144,6 +150,9 @@ def _server(row: Any) -> Server:
         host_key_pinned_at=row.host_key_pinned_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        last_check_at=row.last_check_at,
+        last_check_status=row.last_check_status,
+        last_check_error=row.last_check_error,
     )
 
 
@@ -323,6 +332,15 @@ class ServerStore:
                     .values(host_key=None, host_key_pinned_at=None, updated_at=func.now())
                 )
         return old.host_key
+
+    def record_check(self, name: str, status: str, error: str | None) -> None:
+        """Store the outcome of a reachability check (``ssh.check_servers``)."""
+        with _translate(), self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.name == name)
+                .values(last_check_at=func.now(), last_check_status=status, last_check_error=error)
+            )
 
     def delete(self, name: str) -> bool:
         """Delete a server; False when there was none by that name."""

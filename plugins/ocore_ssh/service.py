@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flask import Flask
 from sqlalchemy import Engine
@@ -26,7 +26,7 @@ import ocore_vault
 from ocore_flask.invocation import invoked
 from ocore_flask.state import get_state
 from ocore_ssh.hostkeys import SSHError, key_line
-from ocore_ssh.pool import RunResult, SSHPool, SSHTarget, fetch_host_key
+from ocore_ssh.pool import RunResult, SSHPool, SSHTarget, StreamResult, fetch_host_key
 from ocore_ssh.servers import (
     CredentialUnusable,
     InvalidServer,
@@ -38,8 +38,11 @@ from ocore_ssh.settings import SSHSettings
 from ocore_vault import CredentialNotFound, VaultError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fabric import Connection
 
+    from ocore_ssh.pool.stream import Sink
     from ocore_vault import CredentialStore
 
 
@@ -147,6 +150,32 @@ class SSHService:
     def run(self, name: str, command: str, timeout: float | None = None) -> RunResult:
         """Run ``command`` on server ``name``; the remote exit status is returned, not raised."""
         return self.pool.run(self.target(name), command, timeout)
+
+    def stream(
+        self,
+        name: str,
+        command: str,
+        *,
+        stdout: Sink | None = None,
+        stdin: BinaryIO | None = None,
+        timeout: float | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> StreamResult:
+        """Run ``command`` on server ``name`` streaming bytes: its stdout into ``stdout`` (a
+        binary file object) and ``stdin`` into its input, neither held in memory.
+
+        Returns the exit status and stderr's tail (a non-zero exit is not raised); the timeout
+        (default SSH_COMMAND_TIMEOUT) kills the remote command (``CommandTimeout``); an error
+        of ``stdout`` or ``stdin`` kills it too and propagates unchanged; ``on_progress`` is
+        called with the bytes streamed so far."""
+        return self.pool.stream(
+            self.target(name),
+            command,
+            stdout=stdout,
+            stdin=stdin,
+            timeout=timeout,
+            on_progress=on_progress,
+        )
 
     @contextmanager
     def connection(self, name: str) -> Iterator[Connection]:

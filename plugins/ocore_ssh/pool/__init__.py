@@ -21,6 +21,7 @@ from .errors import (
 )
 from .errors import PoolClosed as PoolClosed  # public, though never in __all__
 from .pool import SSHPool
+from .stream import StreamResult
 from .targets import KeyAuth, PasswordAuth, RunResult, SSHTarget
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "SSHError",
     "SSHPool",
     "SSHTarget",
+    "StreamResult",
     "fetch_host_key",
 ]

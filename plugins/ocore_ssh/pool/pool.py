@@ -19,6 +19,7 @@ from .connect import HostConnector
 from .errors import CommandTimeout, ConnectionLost, PoolClosed, PoolExhausted
 from .runner import transport_alive
 from .state import ServerState, Slot
+from .stream import Streamer
 from .targets import PasswordAuth, RunResult, SSHTarget, normalise_pin
 
 
@@ -34,7 +35,7 @@ def _same_login(a: SSHTarget, b: SSHTarget) -> bool:
     return (a.host, a.port, a.username, a.auth) == (b.host, b.port, b.username, b.auth)
 
 
-class SSHPool(HostConnector):
+class SSHPool(HostConnector, Streamer):
     """Thread-safe pool of SSH connections, capped per server, reaped when idle."""
 
     def __init__(

@@ -39,20 +39,25 @@ class SignallingRemote(Remote):
         # Only invoke's timeout timer calls kill(); flag it before the command can finish.
         self.killed = True
         channel = getattr(self, "channel", None)
-        if channel is None:
-            return
-        # paramiko has no public API for the "signal" request; OpenSSH >= 7.9 honours it for
-        # command sessions, so the remote command does not outlive its timeout.
-        with suppress(Exception):
-            msg = paramiko.Message()
-            msg.add_byte(cMSG_CHANNEL_REQUEST)
-            msg.add_int(channel.remote_chanid)
-            msg.add_string("signal")
-            msg.add_boolean(False)
-            msg.add_string("KILL")
-            channel.transport._send_user_message(msg)
-        with suppress(Exception):  # the transport may already be gone: nothing left to stop
-            channel.close()
+        if channel is not None:
+            signal_channel(channel, "KILL")
+
+
+def signal_channel(channel: paramiko.Channel, name: str) -> None:
+    """Send signal ``name`` to a session's remote command (RFC 4254 "signal"), then close the
+    channel; errors are ignored (the transport may already be gone: nothing left to stop)."""
+    # paramiko has no public API for the "signal" request; OpenSSH >= 7.9 honours it for
+    # command sessions, so the remote command does not outlive its timeout.
+    with suppress(Exception):
+        msg = paramiko.Message()
+        msg.add_byte(cMSG_CHANNEL_REQUEST)
+        msg.add_int(channel.remote_chanid)
+        msg.add_string("signal")
+        msg.add_boolean(False)
+        msg.add_string(name)
+        channel.transport._send_user_message(msg)
+    with suppress(Exception):
+        channel.close()
 
 
 class PooledConnection(Connection):

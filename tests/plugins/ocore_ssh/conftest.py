@@ -72,9 +72,10 @@ def protected_key(sshd: Sshd) -> str:
 
 @pytest.fixture
 def ssh_db(module_database_url: str, module_engine: Engine) -> str:
-    """The module's database with no servers and no credentials."""
+    """The module's database with no servers and no credentials (CASCADE: other plugins'
+    tables, such as backup policies, refer to servers)."""
     with module_engine.begin() as conn:
-        conn.execute(text("TRUNCATE ssh_servers, vault_credentials"))
+        conn.execute(text("TRUNCATE ssh_servers, vault_credentials CASCADE"))
     return module_database_url
 
 

@@ -36,6 +36,7 @@ def test_an_idle_pool_is_ok_and_not_critical(ssh_app):
         "connection_failures": 0,
         "max_per_host": 4,
         "servers": {},
+        "last_checks": {},
     }
     assert app.test_client().get("/api/health").data == b'{"status":"ok"}'
 

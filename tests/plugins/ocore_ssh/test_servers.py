@@ -42,7 +42,7 @@ def with_password(vault: CredentialStore) -> str:
 
 def test_the_migration_is_applied_with_its_own_version_table(engine: Engine):
     assert migrations.current(engine, [ocore_ssh.plugin]) == {
-        "ssh": {"current": "ssh_0001", "head": "ssh_0001"}
+        "ssh": {"current": "ssh_0002", "head": "ssh_0002"}
     }
     (fk,) = inspect(engine).get_foreign_keys("ssh_servers")
     assert (fk["referred_table"], fk["referred_columns"]) == ("vault_credentials", ["name"])
@@ -58,6 +58,9 @@ def test_the_migration_is_applied_with_its_own_version_table(engine: Engine):
         "host_key_pinned_at",
         "created_at",
         "updated_at",
+        "last_check_at",
+        "last_check_status",
+        "last_check_error",
     }
 
 

@@ -1,0 +1,1 @@
+"""Alembic revisions owned by the jobs plugin (version table ``alembic_version_jobs``)."""
