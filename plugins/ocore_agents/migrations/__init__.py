@@ -1,0 +1,1 @@
+"""Alembic revisions owned by the agents plugin (version table ``alembic_version_agents``)."""
