@@ -96,6 +96,8 @@ setup(
             "ocore-flask[dev]",
             "pytest>=8",
             "pytest-timeout>=2.3",
+            # the test command runs one worker per core, whole modules each (--dist loadfile)
+            "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "schemathesis>=4",
             # benchmarks/servers_bench.py measures granian next to waitress and gunicorn; not a

@@ -7,6 +7,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from ocore_flask.config.declarations import Check, Context
+from ocore_flask.config.durations import Duration, parse_duration
 
 GENERATE_HINT = "generate one with: openssl rand -base64 48"
 _PLACEHOLDER_WORDS = (
@@ -101,3 +102,16 @@ def https_only(what: str) -> Check:
         return f"must use https in staging/production; set it to {what}"
 
     return Check("https", test, applies="strict")
+
+
+def duration_between(low: str, high: str) -> Check:
+    """A duration from ``low`` to ``high`` (Go durations): outside that it is a typo, not a
+    policy."""
+    lower, upper = parse_duration(low), parse_duration(high)
+
+    def test(value: Duration, _: Context) -> str | None:
+        if not lower <= value <= upper:
+            return f"must be from {low} to {high} (it is {value})"
+        return None
+
+    return Check(f"from {low} to {high}", test)

@@ -16,7 +16,7 @@ every test suite:
 And plain helpers, for tests and benchmarks alike::
 
     from ocore_flask.testing import JWT_SECRET, HEALTH_TOKEN, SSH_KEY   # test-only secrets
-    from ocore_flask.testing import make_app, rich_health, assert_contributor_conforms
+    from ocore_flask.testing import make_app, rich_health, assert_contributor_conforms, cli_json
     from ocore_flask.testing import free_port, wait_for, ServerProcess, script, base_env, run
 
 The helpers that need Flask and the app factory (``make_app``, ``rich_health``,
@@ -51,11 +51,12 @@ from ocore_flask.testing.processes import (
 )
 
 if TYPE_CHECKING:
-    from ocore_flask.testing.apps import AUTH_HEADER, make_app, rich_health
+    from ocore_flask.testing.apps import AUTH_HEADER, cli_json, make_app, rich_health
     from ocore_flask.testing.conformance import assert_contributor_conforms
 
 _LAZY = {
     "AUTH_HEADER": "ocore_flask.testing.apps",
+    "cli_json": "ocore_flask.testing.apps",
     "make_app": "ocore_flask.testing.apps",
     "rich_health": "ocore_flask.testing.apps",
     "assert_contributor_conforms": "ocore_flask.testing.conformance",
@@ -72,6 +73,7 @@ __all__ = [
     "ServerProcess",
     "assert_contributor_conforms",
     "base_env",
+    "cli_json",
     "dev_environ",
     "development_environ",
     "free_port",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,3 +31,14 @@ def rich_health(app: Flask) -> tuple[int, dict[str, Any]]:
         raise ValueError("the app has no HEALTH_CHECK_TOKEN; build it with development_environ()")
     response = app.test_client().get("/api/health", headers={AUTH_HEADER: f"Bearer {token}"})
     return response.status_code, response.get_json()
+
+
+def cli_json(result: Any) -> Any:
+    """A command's ``--json`` stdout, parsed; a test failure showing its output otherwise
+    (``result``: a click ``Result`` or a ``CompletedProcess``)."""
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        code = getattr(result, "exit_code", getattr(result, "returncode", None))
+        output = getattr(result, "output", None) or f"{result.stdout}{result.stderr or ''}"
+        raise AssertionError(f"not JSON (exit {code}): {output}") from None

@@ -5,7 +5,6 @@ Everything listens on 127.0.0.1 only, on ephemeral ports; every wait is bounded.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import os
 import signal
@@ -17,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
+
+from ocore_flask.cli.dev_process import stop_process
 
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
@@ -183,15 +184,7 @@ class ServerProcess:
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process(proc, timeout, sig=sig, group=True)
         if self._log is not None:  # keep the output, release the file
             self._final_output = self.output
             self._log.close()

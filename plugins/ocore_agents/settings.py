@@ -4,13 +4,12 @@ allowed between two pushes of one agent, the body limit, and the grace of a rota
 from __future__ import annotations
 
 from ocore_flask.config import (
-    Check,
     Context,
     CrossRule,
     Derived,
     Duration,
     kinds,
-    parse_duration,
+    rules,
     section,
     setting,
     settings_of,
@@ -19,18 +18,6 @@ from ocore_flask.config import (
 #: a push body this small cannot carry the required fields; larger is a typo, not a policy
 MIN_BODY_BYTES = 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
-
-
-def _between(low: str, high: str) -> Check:
-    """A duration from ``low`` to ``high``: outside that it is a typo, not a policy."""
-    lower, upper = parse_duration(low), parse_duration(high)
-
-    def test(value: Duration, _: Context) -> str | None:
-        if not lower <= value <= upper:
-            return f"must be from {low} to {high} (it is {value})"
-        return None
-
-    return Check(f"from {low} to {high}", test)
 
 
 def _third_of_interval(values: dict) -> str | None:
@@ -49,7 +36,7 @@ class AgentsSettings:
         "agent is online within 3 intervals of its last push, stale up to 10, offline beyond.",
         default="30s",
         example="30s",
-        checks=(_between("100ms", "1h"),),
+        checks=(rules.duration_between("100ms", "1h"),),
     )
 
     push_min_interval: Duration = setting(
@@ -59,7 +46,7 @@ class AgentsSettings:
         "with Retry-After (enforced in the database, so across every server process). 0: off.",
         default=Derived("a third of AGENT_PUSH_INTERVAL", _third_of_interval),
         example="10s",
-        checks=(_between("0s", "30m"),),
+        checks=(rules.duration_between("0s", "30m"),),
     )
 
     push_max_bytes: int = setting(
@@ -77,7 +64,7 @@ class AgentsSettings:
         "new one can be rolled out; 0 ends it at once.",
         default="24h",
         example="24h",
-        checks=(_between("0s", "720h"),),
+        checks=(rules.duration_between("0s", "720h"),),
     )
 
 

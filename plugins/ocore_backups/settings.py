@@ -4,11 +4,9 @@ policy counts as failing."""
 from __future__ import annotations
 
 from ocore_flask.config import (
-    Check,
-    Context,
     Duration,
     kinds,
-    parse_duration,
+    rules,
     section,
     setting,
     settings_of,
@@ -16,18 +14,6 @@ from ocore_flask.config import (
 
 #: the folder under the app's instance folder that holds backups in development
 DEVELOPMENT_FOLDER = "backups"
-
-
-def _between(low: str, high: str) -> Check:
-    """A duration from ``low`` to ``high``: outside that it is a typo, not a policy."""
-    lower, upper = parse_duration(low), parse_duration(high)
-
-    def test(value: Duration, _: Context) -> str | None:
-        if not lower <= value <= upper:
-            return f"must be from {low} to {high} (it is {value})"
-        return None
-
-    return Check(f"from {low} to {high}", test)
 
 
 @section
@@ -50,7 +36,7 @@ class BackupsSettings:
         "run recorded as failed.",
         default="6h",
         example="6h",
-        checks=(_between("1s", "72h"),),
+        checks=(rules.duration_between("1s", "72h"),),
     )
 
     failing_after: int = setting(

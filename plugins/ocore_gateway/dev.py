@@ -1,33 +1,22 @@
 """``ocore dev``: the SSH gateway next to the development server when SSH_GATEWAY_ENABLED.
 
 The database plugin's hook runs first (``gateway`` requires ``database``), so DATABASE_URL is
-set and the migrations are applied when this hook starts ``python -m ocore_flask gateway`` with
-the same environment. The gateway runs in its own session, so a Ctrl-C reaches only
-``ocore dev``, which then stops it once, gracefully (SIGTERM).
+set and the migrations are applied when this hook starts ``ocore gateway`` with the same
+environment, as a companion process (``ocore_flask.cli.dev_process``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from ocore_flask.cli.dev_process import companion, ocore_argv
 from ocore_flask.config import DurationError, kinds, parse_duration
 from ocore_flask.manager import PluginManager
 
 log = logging.getLogger("ocore_gateway")
-
-STOP_MARGIN = 5.0
-
-
-def gateway_argv() -> list[str]:
-    """The gateway command: this interpreter's ``ocore`` (no console script needed)."""
-    return [sys.executable, "-m", "ocore_flask", "gateway"]
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -45,23 +34,6 @@ def _stop_timeout(environ: Mapping[str, str]) -> float:
         return 10.0
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
-    """SIGTERM once, wait up to ``timeout``, then SIGKILL; the exit status."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning(
-                "gateway: the development gateway did not stop in %.0fs; killing it", timeout
-            )
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait(10)
-    return proc.returncode
-
-
 @contextmanager
 def dev_services(
     environ: Mapping[str, str], instance: Path, plugins: PluginManager
@@ -75,12 +47,6 @@ def dev_services(
         log.info("gateway: no DATABASE_URL yet, so no development SSH gateway")
         yield {}
         return
-    proc = subprocess.Popen(
-        gateway_argv(), env=dict(environ), stdin=subprocess.DEVNULL, start_new_session=True
-    )
-    log.info("gateway: started the development SSH gateway (pid %d)", proc.pid)
-    try:
+    what = "gateway: the development SSH gateway"
+    with companion(ocore_argv("gateway"), environ, what, shutdown=_stop_timeout(environ)):
         yield {}
-    finally:
-        status = stop_process(proc, _stop_timeout(environ) + STOP_MARGIN)
-        log.info("gateway: the development SSH gateway stopped (exit status %s)", status)

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import pytest
 
+from ocore_flask.cli.dev_process import stop_process
 from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, base_env, free_port
 
 #: Test-only vault key (>= 32 characters, high entropy), recognisable when grepping output.
@@ -135,14 +136,7 @@ class GatewayProcess:
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        return proc.returncode
+        return stop_process(proc, timeout)
 
     def ssh_options(self, key: ClientKey | Path) -> list[str]:
         """Options for ssh/sftp/scp: only this key, only the gateway's pinned host key."""

@@ -6,13 +6,12 @@ import re
 from typing import Any
 
 from ocore_flask.config import (
-    Check,
     Context,
     CrossRule,
     Duration,
     Kind,
     kinds,
-    parse_duration,
+    rules,
     section,
     setting,
     settings_of,
@@ -32,18 +31,6 @@ def _queues(raw: str) -> tuple[str, ...]:
     if bad is not None:
         raise ValueError(f"must be comma-separated queue names ({QUEUE_RULE}); not one: {bad!r}")
     return names
-
-
-def _between(low: str, high: str) -> Check:
-    """A duration from ``low`` to ``high``: outside that it is a typo, not a policy."""
-    lower, upper = parse_duration(low), parse_duration(high)
-
-    def test(value: Duration, _: Context) -> str | None:
-        if not lower <= value <= upper:
-            return f"must be from {low} to {high} (it is {value})"
-        return None
-
-    return Check(f"from {low} to {high}", test)
 
 
 @section
@@ -80,7 +67,7 @@ class JobsSettings:
         "A worker looks for jobs at least this often (LISTEN/NOTIFY wakes it at once anyway).",
         default="5s",
         example="5s",
-        checks=(_between("50ms", "5m"),),
+        checks=(rules.duration_between("50ms", "5m"),),
     )
 
     heartbeat_interval: Duration = setting(
@@ -89,7 +76,7 @@ class JobsSettings:
         "How often a worker records that it is alive (and looks for stalled jobs to recover).",
         default="10s",
         example="10s",
-        checks=(_between("100ms", "10m"),),
+        checks=(rules.duration_between("100ms", "10m"),),
     )
 
     stall_threshold: Duration = setting(
@@ -98,7 +85,7 @@ class JobsSettings:
         "A worker silent for this long is dead: its running jobs are retried by another worker.",
         default="30s",
         example="30s",
-        checks=(_between("500ms", "1h"),),
+        checks=(rules.duration_between("500ms", "1h"),),
     )
 
     shutdown_timeout: Duration = setting(
@@ -108,7 +95,7 @@ class JobsSettings:
         "(jobs still running are recovered and retried, as after a crash).",
         default="30s",
         example="30s",
-        checks=(_between("1s", "1h"),),
+        checks=(rules.duration_between("1s", "1h"),),
     )
 
     retention: Duration = setting(
@@ -118,7 +105,7 @@ class JobsSettings:
         "and cancelled jobs are kept for `ocore jobs show`.",
         default="168h",
         example="72h",
-        checks=(_between("1m", "87600h"),),
+        checks=(rules.duration_between("1m", "87600h"),),
     )
 
     health_max_wait: Duration = setting(
@@ -127,7 +114,7 @@ class JobsSettings:
         "The job_queue health section is degraded while a job has waited longer than this.",
         default="5m",
         example="5m",
-        checks=(_between("1s", "168h"),),
+        checks=(rules.duration_between("1s", "168h"),),
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self
 
 import pytest
+
+from ocore_flask.cli.dev_process import stop_process
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -140,15 +141,7 @@ class WorkerProcess:
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process(proc, timeout, sig=sig, group=True)
         if self._log is not None:
             self._final = self.output
             self._log.close()

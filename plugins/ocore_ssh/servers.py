@@ -42,6 +42,7 @@ __all__ = [
     "Server",
     "ServerError",
     "ServerExists",
+    "ServerInUse",
     "ServerNotFound",
     "ServerStore",
     "ServersNotMigrated",
@@ -75,6 +76,18 @@ class ServerExists(ServerError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"a server named {name!r} already exists", server=name)
+
+
+class ServerInUse(ServerError):
+    """``delete`` was refused: another plugin's rows still name the server (a foreign key
+    declared ``ON DELETE RESTRICT``, e.g. backup policies)."""
+
+    def __init__(self, name: str, table: str | None) -> None:
+        where = f"rows in {table}" if table else "other rows"
+        super().__init__(
+            f"server {name!r} is still used by {where}; remove those first, then the server",
+            server=name,
+        )
 
 
 class InvalidServer(ServerError, ValueError):
@@ -343,9 +356,16 @@ class ServerStore:
             )
 
     def delete(self, name: str) -> bool:
-        """Delete a server; False when there was none by that name."""
-        with _translate(), self.engine.begin() as conn:
-            return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
+        """Delete a server; False when there was none by that name, ServerInUse when a row of
+        another plugin's still references it."""
+        try:
+            with _translate(), self.engine.begin() as conn:
+                return conn.execute(t.delete().where(t.c.name == name)).rowcount > 0
+        except sa_exc.IntegrityError as exc:
+            if getattr(exc.orig, "pgcode", None) not in ("23001", "23503"):  # restrict, foreign key
+                raise
+            diag = getattr(exc.orig, "diag", None)
+            raise ServerInUse(name, getattr(diag, "table_name", None)) from None
 
 
 def _check_credential_name(name: object) -> str:

@@ -6,6 +6,7 @@ with one fixture, ``sshd``: a running ``Sshd`` per test module (start one yourse
 
     from ocore_ssh.testing import Sshd, ensure_test_environment     # the daemon
     from ocore_ssh.testing import ed25519_openssh, public_line, body_lines   # key material
+    from ocore_ssh.testing import user_processes   # what a session left running
 
 Needs root: ``ensure_test_environment()`` installs openssh-server and creates the test user
 through ``scripts/ensure-sshd.sh`` when they are missing. Names load on first use, so pytest's
@@ -21,6 +22,7 @@ from ocore_flask.plugin import lazy_exports
 if TYPE_CHECKING:
     from ocore_ssh.testing.environment import ensure_test_environment
     from ocore_ssh.testing.keys import body_lines, ed25519_openssh, public_line
+    from ocore_ssh.testing.processtree import user_processes
     from ocore_ssh.testing.sshd import HOST, TEST_PASSWORD, TEST_USER, Sshd, SshdError
 
 _LAZY = {
@@ -33,6 +35,7 @@ _LAZY = {
     "body_lines": "ocore_ssh.testing.keys",
     "ed25519_openssh": "ocore_ssh.testing.keys",
     "public_line": "ocore_ssh.testing.keys",
+    "user_processes": "ocore_ssh.testing.processtree",
 }
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "ed25519_openssh",
     "ensure_test_environment",
     "public_line",
+    "user_processes",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -59,3 +60,12 @@ def freeze_tree(pid: int, timeout: float = 5.0) -> list[int]:
             break
     frozen.discard(pid)
     return sorted(frozen)
+
+
+def user_processes(user: str, needle: str) -> list[str]:
+    """The live processes of ``user`` whose command line contains ``needle`` (e.g. what a
+    session left running on the test sshd's account)."""
+    out = subprocess.run(
+        ["ps", "-u", user, "-o", "stat=,args="], capture_output=True, text=True, check=False
+    ).stdout
+    return [line for line in out.splitlines() if needle in line and not line.startswith("Z")]

@@ -11,7 +11,7 @@ from flask import Flask
 import ocore_backups
 from ocore_backups import InvalidPolicy, NoDestination
 from ocore_backups.testing import make_tree, tree_snapshot
-from tests.plugins.ocore_backups.support import as_json
+from ocore_flask.testing import cli_json
 
 POLICY = [
     "--server",
@@ -43,12 +43,12 @@ def test_policy_add_list_show_remove(cli) -> None:
         "--json",
     )
     assert added.exit_code == 0, added.output
-    policy = as_json(added)["policy"]
+    policy = cli_json(added)["policy"]
     assert policy["max_age"] == "26h0m0s" and policy["grace"] == "2h0m0s"
     assert policy["keep_last"] == 7 and policy["keep_within"] == "168h0m0s"
     assert policy["next_run_at"].endswith("02:30:00+00:00")
 
-    listed = as_json(cli("backups", "policy", "list", "--json"))
+    listed = cli_json(cli("backups", "policy", "list", "--json"))
     assert [p["name"] for p in listed] == ["nightly"]
     text = cli("backups", "policy", "list").output
     assert "nightly" in text and "last 7 or within 168h0m0s" in text
@@ -56,10 +56,23 @@ def test_policy_add_list_show_remove(cli) -> None:
     assert "30 2 * * * (UTC; next" in shown.output
 
     removed = cli("backups", "policy", "remove", "nightly", "--json")
-    assert as_json(removed) == {"removed": "nightly", "files_kept": []}
+    assert cli_json(removed) == {"removed": "nightly", "files_kept": []}
     missing = cli("backups", "policy", "show", "nightly", "--json")
     assert missing.exit_code == 1
     assert "no backup policy named 'nightly'" in missing.stderr
+
+
+def test_a_server_with_policies_cannot_be_removed_until_they_are(cli) -> None:
+    assert cli("backups", "policy", "add", "nightly", *POLICY).exit_code == 0
+    refused = cli("ssh", "remove", "db1")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        "error: server 'db1' is still used by rows in backup_policies; "
+        "remove those first, then the server"
+    ]
+    assert [p["name"] for p in cli_json(cli("backups", "policy", "list", "--json"))] == ["nightly"]
+    assert cli("backups", "policy", "remove", "nightly").exit_code == 0
+    assert cli_json(cli("ssh", "remove", "db1", "--json")) == {"removed": "db1"}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +101,7 @@ def test_bad_policies_are_refused_with_a_clear_message(cli, change, message) -> 
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stdout == ""
-    assert as_json(cli("backups", "policy", "list", "--json")) == []
+    assert cli_json(cli("backups", "policy", "list", "--json")) == []
 
 
 def test_bad_names_and_duplicates_are_refused(cli) -> None:
@@ -137,19 +150,19 @@ def test_run_wait_without_a_worker_then_list_verify_restore(
 
     ran = cli("backups", "run", "tree", "--wait", "--json")
     assert ran.exit_code == 0, ran.output
-    result = as_json(ran)
+    result = cli_json(ran)
     assert result["status"] == "succeeded" and isinstance(result["id"], int)
     assert result["run"]["job_id"] is None  # no worker alive: it ran in this process
     run_id = str(result["id"])
 
-    listed = as_json(cli("backups", "list", "tree", "--json"))
+    listed = cli_json(cli("backups", "list", "tree", "--json"))
     assert [r["id"] for r in listed] == [result["id"]]
     assert listed[0]["sha256"] == result["run"]["sha256"]
     text = cli("backups", "list").output
     assert "succeeded" in text and result["run"]["sha256"][:16] in text
 
     verified = cli("backups", "verify", "--all", "--json")
-    assert verified.exit_code == 0 and as_json(verified)["failed"] == 0
+    assert verified.exit_code == 0 and cli_json(verified)["failed"] == 0
 
     refused = cli("backups", "restore", run_id, "--json")
     assert refused.exit_code == 1 and "add --yes" in refused.stderr
@@ -157,21 +170,21 @@ def test_run_wait_without_a_worker_then_list_verify_restore(
     assert declined.exit_code == 1 and tree_snapshot(target) == {}
     restored = cli("backups", "restore", run_id, "--yes", "--json")
     assert restored.exit_code == 0, restored.output
-    assert as_json(restored)["exit_status"] == 0 and as_json(restored)["checksum_ok"]
+    assert cli_json(restored)["exit_status"] == 0 and cli_json(restored)["checksum_ok"]
     assert tree_snapshot(target) == tree_snapshot(source)
 
-    status = as_json(cli("backups", "status", "--json"))
+    status = cli_json(cli("backups", "status", "--json"))
     assert status["status"] == "ok" and status["counts"]["ok"] == 1
     assert status["policies"][0]["state"] == "ok"
-    pruned = as_json(cli("backups", "prune", "tree", "--json"))
+    pruned = cli_json(cli("backups", "prune", "tree", "--json"))
     assert pruned == {"policy": "tree", "pruned": []}
 
     stored = Path(backups_env["BACKUP_DIR"]) / result["run"]["path"]
     assert stored.is_file()
-    removed = as_json(cli("backups", "policy", "remove", "tree", "--delete-backups", "--json"))
+    removed = cli_json(cli("backups", "policy", "remove", "tree", "--delete-backups", "--json"))
     assert removed == {"removed": "tree", "files_kept": []}
     assert not stored.exists()
-    assert as_json(cli("backups", "list", "--json")) == []  # its history went with it
+    assert cli_json(cli("backups", "list", "--json")) == []  # its history went with it
 
 
 def test_failures_exit_non_zero_with_the_reason(cli) -> None:
@@ -181,15 +194,15 @@ def test_failures_exit_non_zero_with_the_reason(cli) -> None:
     cli("backups", "policy", "add", "broken", *args)
     ran = cli("backups", "run", "broken", "--wait", "--json")
     assert ran.exit_code == 1
-    assert as_json(ran)["status"] == "failed"
-    assert as_json(ran)["run"]["stderr_line"] == "disk on fire"
+    assert cli_json(ran)["status"] == "failed"
+    assert cli_json(ran)["run"]["stderr_line"] == "disk on fire"
     text = cli("backups", "run", "broken", "--wait")
     assert "failed (exit status 4): the command exited with status 4" in text.output
     assert "last stderr line: disk on fire" in text.output
-    not_stored = cli("backups", "verify", str(as_json(ran)["id"]))
+    not_stored = cli("backups", "verify", str(cli_json(ran)["id"]))
     assert not_stored.exit_code == 1 and "failed: it stored nothing" in not_stored.stderr
     assert cli("backups", "verify").exit_code == 2  # RUN or --all
-    status = as_json(cli("backups", "status", "--json"))
+    status = cli_json(cli("backups", "status", "--json"))
     assert status["status"] == "degraded" and status["counts"]["never"] == 1
 
 
@@ -197,7 +210,7 @@ def test_restore_exits_with_the_restore_commands_status(cli) -> None:
     args = list(POLICY)
     args[args.index("--restore-command") + 1] = "cat > /dev/null; echo 'no db' >&2; exit 5"
     cli("backups", "policy", "add", "target", *args)
-    run_id = as_json(cli("backups", "run", "target", "--wait", "--json"))["id"]
+    run_id = cli_json(cli("backups", "run", "target", "--wait", "--json"))["id"]
     restored = cli("backups", "restore", str(run_id), "--yes")
     assert restored.exit_code == 5
     assert "restore command exited with status 5" in restored.output
@@ -206,8 +219,8 @@ def test_restore_exits_with_the_restore_commands_status(cli) -> None:
 
 def test_run_without_wait_queues_one_job(cli, app: Flask) -> None:
     cli("backups", "policy", "add", "queued", *POLICY)
-    first = as_json(cli("backups", "run", "queued", "--json"))
-    again = as_json(cli("backups", "run", "queued", "--json"))
+    first = cli_json(cli("backups", "run", "queued", "--json"))
+    again = cli_json(cli("backups", "run", "queued", "--json"))
     assert first["deferred"] is True and again["deferred"] is False
     assert again["job"] == first["job"]  # the queueing lock: one pending job per policy
     import ocore_jobs

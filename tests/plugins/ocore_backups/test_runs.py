@@ -17,8 +17,7 @@ import ocore_backups
 from ocore_backups import AlreadyRunning, NotStored
 from ocore_backups.testing import FullDisk, add_backup_server, make_tree, tree_snapshot
 from ocore_flask.testing import JWT_SECRET, wait_for
-from ocore_ssh.testing import Sshd
-from tests.plugins.ocore_backups.support import remote_processes
+from ocore_ssh.testing import Sshd, user_processes
 
 
 def files_of(app: Flask, policy: str) -> list[str]:
@@ -123,7 +122,7 @@ def test_the_timeout_kills_the_remote_command(backups_app, sshd: Sshd, backup_ke
     assert run.status == "failed"
     assert run.error == "timed out after 1s (BACKUP_RUN_TIMEOUT): killed on the server"
     assert run.stderr_line == "working"
-    assert wait_for(lambda: remote_processes(sshd.user, "sleep 4646") == [], timeout=3)
+    assert wait_for(lambda: user_processes(sshd.user, "sleep 4646") == [], timeout=3)
     assert files_of(app, "slow") == []
 
 
@@ -139,7 +138,7 @@ def test_a_full_disk_is_a_failure_that_stops_the_command(
     assert run.status == "failed"
     assert run.error == "writing the backup failed: No space left on device"
     assert files_of(app, "big") == []  # the temporary file is gone
-    assert wait_for(lambda: remote_processes(sshd.user, "backup-4747") == [], timeout=3)
+    assert wait_for(lambda: user_processes(sshd.user, "backup-4747") == [], timeout=3)
 
 
 def test_retention_prunes_only_older_backups_after_a_newer_success(

@@ -27,10 +27,9 @@ from ocore_backups.testing import (
 )
 from ocore_flask import create_app
 from ocore_flask.cli import ocore
-from ocore_flask.testing import wait_for
+from ocore_flask.testing import cli_json, wait_for
 from ocore_jobs.testing import WorkerProcess, wait_for_job
-from ocore_ssh.testing import Sshd
-from tests.plugins.ocore_backups.support import as_json, remote_processes
+from ocore_ssh.testing import Sshd, user_processes
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +119,7 @@ def test_run_wait_goes_through_a_live_worker(
         ocore, ["backups", "run", "manual", "--wait", "--json"], obj=factory
     )
     assert result.exit_code == 0, result.output
-    found = as_json(result)
+    found = cli_json(result)
     assert found["status"] == "succeeded" and found["run"]["size_bytes"] == 1_000_000
     assert found["run"]["job_id"] is not None  # a worker ran it
     with app.app_context():
@@ -183,6 +182,6 @@ def test_a_worker_killed_mid_run_its_job_is_retried_and_the_run_recovered(
     folder = Path(service.destination.describe()) / "doomed"
     assert [p.name for p in folder.iterdir()] == [Path(again.path).name]  # no temporary left
     # the looping remote command died of SIGPIPE once its connection was gone
-    assert wait_for(lambda: remote_processes(sshd.user, "doomed-4848") == [], timeout=10)
+    assert wait_for(lambda: user_processes(sshd.user, "doomed-4848") == [], timeout=10)
     with app.app_context():
         assert recover_lost(service) == []

@@ -71,9 +71,10 @@ def test_add_list_and_remove(cli: Invoke, vault: CredentialStore, sshd: Sshd):
     table = cli("list")
     assert table.exit_code == 0
     header, db1, web1 = table.stdout.splitlines()
-    assert header.split() == ["NAME", "LOGIN", "CREDENTIAL", "HOST", "KEY"]
-    assert db1.split() == ["db1", "root@localhost:22", "web-pw", "ssh-ed25519", printed]
-    assert web1.split()[:3] == ["web1", login, "web-pw"] and web1.endswith("not pinned")
+    assert header.split() == ["NAME", "LOGIN", "CREDENTIAL", "HOST", "KEY", "LAST", "CHECK"]
+    assert db1.split() == ["db1", "root@localhost:22", "web-pw", "ssh-ed25519", printed, "never"]
+    assert web1.split()[:3] == ["web1", login, "web-pw"]
+    assert web1.split()[-3:] == ["not", "pinned", "never"]  # no check ran (ssh.check_servers)
     listed = json.loads(cli("list", "--json").stdout)
     assert [s["name"] for s in listed] == ["db1", "web1"]
     assert listed[0]["host_key"] == key and listed[1]["host_key_fingerprint"] is None
