@@ -102,7 +102,9 @@ def test_database_down_stops_the_master_with_69_instead_of_respawning():
     result = run([script("gunicorn"), "wsgi:app"], env, timeout=30)
     elapsed = time.monotonic() - started
     assert result.returncode == 69, result.stderr[-3000:]
-    assert elapsed < 1 + 8, f"took {elapsed:.1f}s"
+    # Alone it takes about 4 s (two workers each build the app, then 1 s of DB_STARTUP_TIMEOUT);
+    # a respawn loop would run into run()'s 30 s. The bound leaves room for a busy machine.
+    assert elapsed < 20, f"took {elapsed:.1f}s"
     assert result.stderr.count("Booting worker") == 2, "no worker may be respawned"
     assert "not respawning" in result.stderr and "Traceback" not in result.stderr
 
