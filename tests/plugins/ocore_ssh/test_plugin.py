@@ -226,7 +226,7 @@ def test_close_app_leaks_no_sockets_or_threads(
     ssh_env, sshd: Sshd, client_key, add_password_server, ssh_plugins
 ):
     def exercise() -> None:
-        app: Flask = create_app({**ssh_env, "SSH_COMMAND_TIMEOUT": "500ms"}, ssh_plugins)
+        app: Flask = create_app({**ssh_env, "SSH_COMMAND_TIMEOUT": "2s"}, ssh_plugins)
         try:
             service: SSHService = ssh(app)
             vault: CredentialStore = credentials(app)
