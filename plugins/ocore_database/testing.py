@@ -13,7 +13,8 @@ Registered as a pytest plugin (entry point ``pytest11: ocore_database``), it pro
 - ``app_env``: a valid development environment on ``database_url`` with a health token.
 
 Plain helpers for benchmarks and scripts: ``running_postgres``, ``cloned_database``,
-``with_database``, ``sqlalchemy_url``, ``first_party_plugins``.
+``with_database``, ``sqlalchemy_url``, ``first_party_plugins``; for a health contributor's
+``dependency_down``: ``database_unreachable(holder)``.
 
 pytest imports this module at startup in every run: SQLAlchemy, psycopg2 and the embedded
 server load inside the functions that need them.
@@ -125,6 +126,27 @@ def migrate(url: str, plugins: list[Any] | None = None) -> None:
         migrations.upgrade(engine, first_party_plugins() if plugins is None else plugins)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def database_unreachable(holder: Any, attribute: str = "engine") -> Iterator[None]:
+    """For the block, ``holder.<attribute>`` is an engine on a port where nothing listens
+    (connections are refused at once); the real one is put back afterwards."""
+    from sqlalchemy import create_engine
+
+    from ocore_flask.testing import free_port
+
+    real = getattr(holder, attribute)
+    dead = create_engine(
+        f"postgresql+psycopg2://ocore:x@127.0.0.1:{free_port()}/ocore",
+        connect_args={"connect_timeout": 1},
+    )
+    setattr(holder, attribute, dead)
+    try:
+        yield
+    finally:
+        setattr(holder, attribute, real)
+        dead.dispose()
 
 
 # -- fixtures ---------------------------------------------------------------------------------

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import create_engine
 
 import ocore_backups
 from ocore_backups.freshness import rate
 from ocore_backups.health import CONTRIBUTOR, SECTION
+from ocore_database.testing import database_unreachable
 from ocore_flask.testing import (
     JWT_SECRET,
     assert_contributor_conforms,
-    free_port,
     rich_health,
     wait_for,
 )
@@ -111,20 +109,9 @@ def test_the_contributor_conforms_and_fails_cleanly_without_its_database(
 ) -> None:
     add_policy("any", "echo data")
     service = ocore_backups.backups(app)
-    port = free_port()
 
-    @contextmanager
-    def database_down() -> Iterator[None]:
-        real = service.engine
-        service.engine = create_engine(
-            f"postgresql+psycopg2://ocore:x@127.0.0.1:{port}/ocore",
-            connect_args={"connect_timeout": 1},
-        )
-        try:
-            yield
-        finally:
-            service.engine.dispose()
-            service.engine = real
+    def database_down() -> AbstractContextManager[None]:
+        return database_unreachable(service)
 
     assert_contributor_conforms(
         CONTRIBUTOR, app=app, secrets=[JWT_SECRET], dependency_down=database_down

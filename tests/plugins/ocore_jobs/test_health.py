@@ -5,13 +5,14 @@ critical, failing cleanly when the database is unreachable."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from ocore_flask.testing import JWT_SECRET, assert_contributor_conforms, free_port, rich_health
+from ocore_database.testing import database_unreachable
+from ocore_flask.testing import JWT_SECRET, assert_contributor_conforms, rich_health
 from ocore_jobs import jobs
 from ocore_jobs.health import CONTRIBUTOR, judge
 from ocore_jobs.queries import QueueCounts, QueueStatus
@@ -123,20 +124,9 @@ def test_judge_reads_waits_with_the_freshness_rules():
 def test_the_contributor_conforms_and_fails_cleanly_without_its_database(jobs_app, no_workers):
     app = jobs_app()
     service = jobs(app)
-    port = free_port()  # nothing listens: connections are refused at once
 
-    @contextmanager
-    def database_down():
-        real = service.engine
-        service.engine = create_engine(
-            f"postgresql+psycopg2://ocore:x@127.0.0.1:{port}/ocore",
-            connect_args={"connect_timeout": 1},
-        )
-        try:
-            yield
-        finally:
-            service.engine.dispose()
-            service.engine = real
+    def database_down() -> AbstractContextManager[None]:
+        return database_unreachable(service)
 
     assert_contributor_conforms(
         CONTRIBUTOR, app=app, secrets=[JWT_SECRET], dependency_down=database_down
