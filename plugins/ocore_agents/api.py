@@ -30,6 +30,7 @@ from ocore_agents.errors import AgentError
 from ocore_agents.payload import PushSchema, load_push
 from ocore_agents.tokens import PREFIX, well_formed
 from ocore_auth import require
+from ocore_flask.api import printable
 from ocore_flask.state import get_state
 
 INTERVAL_HEADER = "X-Agent-Interval"
@@ -188,7 +189,7 @@ class IssuedSchema(AgentSchema):
 class RegisterSchema(ma.Schema):
     """The managed server (ssh plugin) the agent runs on."""
 
-    server = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
+    server = ma.fields.String(required=True, validate=[ma.validate.Length(1, 64), printable()])
 
 
 def _failing(exc: AgentError) -> None:

@@ -26,6 +26,7 @@ from ocore_auth.passkeys import UNKNOWN_PASSKEY, PasskeyError, Passkeys
 from ocore_auth.passkeys_store import PasskeyInfo
 from ocore_auth.sessions_api import TokensSchema, session_response
 from ocore_auth.users import MAX_EMAIL
+from ocore_flask.api import printable
 from ocore_flask.state import get_state
 
 login_blp = Blueprint(
@@ -51,7 +52,7 @@ class LoginBeginSchema(ma.Schema):
     """Optionally the account's e-mail (its passkeys are then listed to the browser)."""
 
     email = ma.fields.String(
-        validate=ma.validate.Length(1, MAX_EMAIL),
+        validate=[ma.validate.Length(1, MAX_EMAIL), printable()],
         metadata={"description": "Omit it for a discoverable-credential (username-less) login."},
     )
 

@@ -25,6 +25,7 @@ from ocore_auth.guard import current_user, require
 from ocore_auth.passwords import MAX_LENGTH
 from ocore_auth.tokens import Tokens
 from ocore_auth.users import MAX_EMAIL
+from ocore_flask.api import printable
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/auth", description="Sessions: log in, refresh, log out."
@@ -34,7 +35,9 @@ blp = Blueprint(
 class LoginSchema(ma.Schema):
     """E-mail and password (both bounded before any work is done)."""
 
-    email = ma.fields.String(required=True, validate=ma.validate.Length(1, MAX_EMAIL))
+    email = ma.fields.String(
+        required=True, validate=[ma.validate.Length(1, MAX_EMAIL), printable()]
+    )
     password = ma.fields.String(required=True, validate=ma.validate.Length(1, MAX_LENGTH))
 
 

@@ -42,6 +42,21 @@ def test_malformed_login_bodies_are_4xx(auth_client, data: bytes, status: int) -
     assert response.is_json
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/auth/login", {"email": "\x00", "password": "abcdefg1"}),
+        ("/api/auth/login", {"email": "a@example.com\n", "password": "abcdefg1"}),
+        ("/api/auth/passkey/login/begin", {"email": "a\x00@example.com"}),
+    ],
+)
+def test_control_characters_in_an_email_are_a_named_422(auth_client, path: str, body) -> None:
+    """PostgreSQL text cannot hold NUL: found by the OpenAPI fuzz test as a 500."""
+    response = auth_client.post(path, json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["errors"]["json"]["email"] == ["must not contain control characters"]
+
+
 def test_missing_field_is_named(auth_client) -> None:
     response = post_raw(auth_client, "/api/auth/login", b'{"email": "a@example.com"}')
     assert "password" in response.get_json()["errors"]["json"]

@@ -170,6 +170,8 @@ def test_a_worker_killed_mid_run_its_job_is_retried_and_the_run_recovered(
         first = service.runs.by_job(job_id)
         running_on = ocore_jobs.jobs().job(job_id).worker_id
     [victim] = [w for w in workers if w.worker_id == running_on]
+    # the run's row comes before its command: kill only once the command is looping
+    assert wait_for(flag.exists, timeout=15)
     victim.kill()
 
     # the other worker sees the silent one, retries its job; the retry fails the interrupted
