@@ -57,7 +57,7 @@ def test_outage_fails_health_and_recovers_without_restart(app, own_pg):
             started = time.monotonic()
             anonymous = client.get("/api/health")
             assert anonymous.status_code == 200 and anonymous.data == b'{"status":"ok"}'
-            assert time.monotonic() - started < 0.05
+            assert time.monotonic() - started < 0.25  # no database round trip, no timeout
         # The first check may still hold a connection that died with the server (like pgxpool,
         # recently used connections are not pinged); it is discarded, and the next check
         # reports the refused reconnect.

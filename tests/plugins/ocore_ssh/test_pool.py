@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import threading
 import time
 
@@ -24,7 +23,7 @@ from ocore_ssh.pool import (
     SSHPool,
     SSHTarget,
 )
-from ocore_ssh.testing import Sshd
+from ocore_ssh.testing import Sshd, user_processes
 
 
 def make_ed25519_key() -> paramiko.Ed25519Key:
@@ -222,13 +221,6 @@ def test_closed_port_is_connect_failed_fast(sshd: Sshd) -> None:
         closed.cleanup()
 
 
-def remote_processes(user: str, needle: str) -> list[str]:
-    out = subprocess.run(
-        ["ps", "-u", user, "-o", "stat=,args="], capture_output=True, text=True, check=False
-    ).stdout
-    return [line for line in out.splitlines() if needle in line and not line.startswith("Z")]
-
-
 def test_command_timeout_kills_the_command(sshd: Sshd) -> None:
     target = password_target(sshd, name="slow")
     with SSHPool() as pool:
@@ -236,11 +228,11 @@ def test_command_timeout_kills_the_command(sshd: Sshd) -> None:
         with pytest.raises(CommandTimeout, match="slow") as caught:
             pool.run(target, "echo started; sleep 4242", timeout=1)
         elapsed = time.monotonic() - started
-        assert 1 <= elapsed < 2
+        assert 1 <= elapsed < 3  # the timeout, plus a fresh login on a busy machine
         assert caught.value.timeout == 1
         assert caught.value.stdout == "started\n"
         # The remote process is gone, and the connection is still good for the next command.
-        assert wait_for(lambda: remote_processes(sshd.user, "sleep 4242") == [], timeout=3)
+        assert wait_for(lambda: user_processes(sshd.user, "sleep 4242") == [], timeout=3)
         assert pool.run(target, "echo fine").stdout == "fine\n"
         assert pool.stats()["servers"]["slow"]["open"] == 1
 

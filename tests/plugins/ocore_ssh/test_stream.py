@@ -8,7 +8,6 @@ import hashlib
 import io
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from ocore_flask.testing import wait_for
 from ocore_ssh.pool import CommandTimeout, PasswordAuth, SSHPool, SSHTarget
-from ocore_ssh.testing import Sshd
+from ocore_ssh.testing import Sshd, user_processes
 
 
 def target(server: Sshd, name: str = "streamer") -> SSHTarget:
@@ -29,13 +28,6 @@ def target(server: Sshd, name: str = "streamer") -> SSHTarget:
         username=server.user,
         auth=PasswordAuth(server.password),
     )
-
-
-def remote_processes(user: str, needle: str) -> list[str]:
-    out = subprocess.run(
-        ["ps", "-u", user, "-o", "stat=,args="], capture_output=True, text=True, check=False
-    ).stdout
-    return [line for line in out.splitlines() if needle in line and not line.startswith("Z")]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +98,7 @@ def test_timeout_kills_the_remote_command(sshd: Sshd, pool: SSHPool) -> None:
         pool.stream(target(sshd), "echo oops >&2; sleep 4343", stdout=io.BytesIO(), timeout=1)
     assert 1 <= time.monotonic() - started < 3
     assert "oops" in caught.value.stderr
-    assert wait_for(lambda: remote_processes(sshd.user, "sleep 4343") == [], timeout=3)
+    assert wait_for(lambda: user_processes(sshd.user, "sleep 4343") == [], timeout=3)
     assert pool.run(target(sshd), "echo fine").stdout == "fine\n"
 
 
@@ -129,5 +121,5 @@ def test_a_failing_sink_kills_the_command_and_propagates(sshd: Sshd, pool: SSHPo
     with pytest.raises(OSError) as caught:
         pool.stream(target(sshd), "cat /dev/zero # stream-4444", stdout=sink, timeout=20)
     assert caught.value.errno == errno.ENOSPC
-    assert wait_for(lambda: remote_processes(sshd.user, "stream-4444") == [], timeout=3)
+    assert wait_for(lambda: user_processes(sshd.user, "stream-4444") == [], timeout=3)
     assert pool.run(target(sshd), "echo fine").stdout == "fine\n"
