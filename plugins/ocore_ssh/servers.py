@@ -1,4 +1,5 @@
-"""Managed servers: the ``ssh_servers`` rows, and the ``SSHTarget`` each one becomes.
+"""Managed servers: the ``ssh_servers`` rows, and the ``SSHTarget`` each one becomes (their
+errors: ``ocore_ssh.server_errors``).
 
 A server names the vault credential it logs in with: a foreign key to the vault's credential
 name, so a credential in use cannot be deleted (the vault reports ``CredentialInUse``). Its host
@@ -22,9 +23,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ocore_flask.config import kinds
 from ocore_flask.invocation import invoked
-from ocore_ssh.hostkeys import HostKeyChanged, SSHError, fingerprint, key_line, parse_key_line
+from ocore_ssh.hostkeys import HostKeyChanged, fingerprint, key_line, parse_key_line
 from ocore_ssh.pool import KeyAuth, PasswordAuth, SSHTarget
 from ocore_ssh.schema import TABLE_NAME, servers
+from ocore_ssh.server_errors import (
+    CredentialUnusable,
+    InvalidServer,
+    ServerError,
+    ServerExists,
+    ServerInUse,
+    ServerNotFound,
+    ServersNotMigrated,
+)
 from ocore_vault import (
     CredentialKind,
     CredentialNotFound,
@@ -54,57 +64,6 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HOST = kinds.hostname()
 
 t = servers
-
-
-class ServerError(SSHError):
-    """A managed-server operation was refused (bad input, unknown server, unusable credential)."""
-
-
-class ServerNotFound(ServerError, LookupError):
-    """No server has that name."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"no server named {name!r}; `{invoked('ssh list')}` shows the servers, "
-            f"`{invoked('ssh add')}` adds one",
-            server=name,
-        )
-
-
-class ServerExists(ServerError):
-    """``add`` found the name taken."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"a server named {name!r} already exists", server=name)
-
-
-class ServerInUse(ServerError):
-    """``delete`` was refused: another plugin's rows still name the server (a foreign key
-    declared ``ON DELETE RESTRICT``, e.g. backup policies)."""
-
-    def __init__(self, name: str, table: str | None) -> None:
-        where = f"rows in {table}" if table else "other rows"
-        super().__init__(
-            f"server {name!r} is still used by {where}; remove those first, then the server",
-            server=name,
-        )
-
-
-class InvalidServer(ServerError, ValueError):
-    """A name, host, port, username or host key given to ``add`` is not acceptable."""
-
-
-class CredentialUnusable(ServerError):
-    """The server's vault credential is missing, cannot be decrypted, or cannot log in."""
-
-
-class ServersNotMigrated(ServerError):
-    """The servers table does not exist yet."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"the {TABLE_NAME} table does not exist; run `{invoked('db upgrade')}` first"
-        )
 
 
 @dataclass(frozen=True)
