@@ -5,7 +5,7 @@ once, and a worker killed mid-run whose run is failed afterwards (its lock died 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,12 +83,15 @@ def add(app: Flask, name: str, command: str, schedule: str = "@daily") -> None:
 def test_the_scheduler_queues_due_policies_and_a_worker_runs_them(
     app: Flask, workers: list[WorkerProcess], module_engine: Engine
 ) -> None:
-    # 03:00 and 04:00 UTC: the workers' own every-minute scheduler will not fire them now
-    add(app, "nightly", "echo nightly", schedule="0 3 * * *")
-    add(app, "later", "echo later", schedule="0 4 * * *")
+    # Two and three hours ahead (hours relative to now, so "later" is always due after
+    # "nightly"): the workers' own every-minute scheduler will not fire either during the test.
+    hour = (datetime.now(UTC) + timedelta(hours=2)).hour
+    nightly = f"0 {hour} * * *"
+    add(app, "nightly", "echo nightly", schedule=nightly)
+    add(app, "later", "echo later", schedule=f"0 {(hour + 1) % 24} * * *")
     service = ocore_backups.backups(app)
     created = service.policies.get("nightly").scheduled_for
-    tick = next_run("0 3 * * *", created)
+    tick = next_run(nightly, created)
     with app.app_context():
         assert queue_due(service, tick - timedelta(seconds=1)) == {
             "queued": [],
