@@ -71,7 +71,9 @@ setup(
         "fabric>=3.2,<4",
         "paramiko>=3.4,<6",  # private: paramiko.common message codes (ocore_ssh.pool.runner)
         "waitress>=3,<4",  # private: the server map and task dispatcher (drain on SIGTERM)
-        "gunicorn>=22",  # the two documented servers both come with a plain install
+        "gunicorn>=22",  # the documented servers all come with a plain install
+        # ocore serve's default: private: MPServer.wrks (a worker's startup status), log config
+        "granian>=2.8,<3",
         "python-dotenv>=1,<2",  # ocore dev reads and writes instance/*.env
         "invoke>=2,<3",  # fabric's runner; ocore_ssh catches its exceptions
         "python-json-logger>=3,<5",  # LOG_FORMAT=json
@@ -100,9 +102,6 @@ setup(
             "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "schemathesis>=4",
-            # benchmarks/servers_bench.py measures granian next to waitress and gunicorn; not a
-            # supported server (it always sends a Server header: README, Decisions).
-            "granian>=2.8,<3",
         ],
     },
     entry_points={

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 
 from flask import Flask, Response, request
@@ -17,6 +18,9 @@ from flask import Flask, Response, request
 from ocore_agents.store import PUSH
 from ocore_database.database import Database, PoolOptions
 from ocore_database.url import parse_database_url
+
+# As ocore's logging does: waitress's per-request queue-depth warning stays quiet.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 database = Database(parse_database_url(os.environ["DATABASE_URL"]), PoolOptions())
 database.start(timeout=15)

@@ -1,8 +1,9 @@
 """Agents (issue 14): pushes per second one server process sustains, as a ratio.
 
 - pushes: ``POST /api/agents/push`` (Bearer agent token, a JSON snapshot like the reference
-  agent's with 10 containers) on one real server (gunicorn gthread, 1 worker x 4 threads, the
-  bundled config) serving an app with the agents plugin and what it requires, against
+  agent's with 10 containers) on one real server (gunicorn gthread with the bundled config,
+  waitress and granian; each 1 worker x 4 threads) serving an app with the agents plugin and
+  what it requires, against
   ``agents_bare_app.py``: a bare Flask view doing the same single statement on the same pool
   (PgxPool, default bounds), without validation or any of ocore's request handling. Both with
   ``AGENT_PUSH_MIN_INTERVAL=0s`` (the statement still checks it), 8 keep-alive clients each
@@ -21,6 +22,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from common import (
@@ -28,12 +30,14 @@ from common import (
     app_env,
     bench_main,
     bench_server,
+    granian_argv,
     gunicorn_argv,
     percentile,
     postgres,
     progress,
     ratio,
     scaled,
+    waitress_argv,
 )
 
 import ocore_agents
@@ -47,11 +51,38 @@ from ocore_agents.testing import (
 )
 from ocore_database.testing import cloned_database, migrate
 from ocore_flask.app import close_app
-from ocore_flask.testing import HOST, free_port
+from ocore_flask.testing import HOST, free_port, script
 
 BENCH = "agents"
 THREADS = 4
 CONNECTIONS = 8
+
+
+def _ocore_serve(server: str) -> Callable[[str, int], list[str]]:
+    """``ocore serve --server X`` for the agents app (the supported way to run granian/waitress)."""
+
+    def argv(target: str, port: int) -> list[str]:
+        return [script("flask"), "--app", target, "ocore", "serve", "--server", server,
+                "--host=127.0.0.1", f"--port={port}"]  # fmt: skip
+
+    return argv
+
+
+#: Per server, how it runs the agents app ("ocore") and the bare view ("bare").
+SERVERS: dict[str, dict[str, Callable[[str, int], list[str]]]] = {
+    "gunicorn": {
+        "ocore": lambda target, port: gunicorn_argv(target, port, workers=1, threads=THREADS),
+        "bare": lambda target, port: gunicorn_argv(target, port, workers=1, threads=THREADS),
+    },
+    "waitress": {
+        "ocore": _ocore_serve("waitress"),
+        "bare": lambda target, port: waitress_argv(target, port, THREADS),
+    },
+    "granian": {
+        "ocore": _ocore_serve("granian"),
+        "bare": lambda target, port: granian_argv(target, port, THREADS),
+    },
+}
 AGENTS_PER_CONNECTION = 50
 INTERVAL_S = 30
 BODY = json.dumps(
@@ -171,28 +202,49 @@ def run(args: argparse.Namespace) -> list[Row]:
     rounds = scaled(args, 3, 1)
     with postgres(args.database_url) as server_url, cloned_database(server_url) as url:
         migrate(url, list(PLUGINS))
-        env = app_env(url, {"AGENT_PUSH_MIN_INTERVAL": "0s", "LOG_LEVEL": "warning"})
+        env = app_env(
+            url,
+            {
+                "AGENT_PUSH_MIN_INTERVAL": "0s",
+                "LOG_LEVEL": "warning",
+                "WEB_CONCURRENCY": "1",
+                "SERVER_THREADS": str(THREADS),
+            },
+        )
         tokens = _register(env, CONNECTIONS * AGENTS_PER_CONNECTION)
         slices = [
             tokens[i * AGENTS_PER_CONNECTION : (i + 1) * AGENTS_PER_CONNECTION]
             for i in range(CONNECTIONS)
         ]
-        samples: dict[str, list[Sample]] = {"ocore": [], "bare": []}
+        samples: dict[str, list[Sample]] = {}
         targets = {"ocore": SERVER_APP, "bare": "agents_bare_app:app"}
         for number in range(rounds):
-            for name, target in targets.items():
-                port = free_port()
-                argv = gunicorn_argv(target, port, workers=1, threads=THREADS)
-                with bench_server(f"{name} gunicorn", argv, env, port):
-                    _load(port, slices, min(requests // 4, 2_000))  # warm-up
-                    sample = _load(port, slices, requests)
-                samples[name].append(sample)
-                progress(
-                    f"round {number + 1} {name}: {sample.pps:,.0f} pushes/s, p50 "
-                    f"{sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms, "
-                    f"other {dict(sample.other)}"
-                )
+            for server, launchers in SERVERS.items():
+                for name, target in targets.items():
+                    port = free_port()
+                    argv = launchers[name](target, port)
+                    with bench_server(f"{name} {server}", argv, env, port):
+                        _load(port, slices, min(requests // 4, 2_000))  # warm-up
+                        sample = _load(port, slices, requests)
+                    key = name if server == "gunicorn" else f"{name} {server}"
+                    samples.setdefault(key, []).append(sample)
+                    progress(
+                        f"round {number + 1} {name} on {server}: {sample.pps:,.0f} pushes/s, "
+                        f"p50 {sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms, "
+                        f"other {dict(sample.other)}"
+                    )
     best = {name: max(s, key=lambda x: x.pps) for name, s in samples.items()}
+    per_server = []
+    for server in ("waitress", "granian"):
+        ocore, bare = best[f"ocore {server}"], best[f"bare {server}"]
+        per_server += [
+            Row(BENCH, f"pushes/s, ocore on {server} (1 worker x {THREADS} threads)",
+                round(ocore.pps), "pushes/s"),
+            Row(BENCH, f"ocore / bare pushes/s on {server}", ratio(ocore.pps, bare.pps), "ratio",
+                ">= 0.7"),
+            Row(BENCH, f"ocore push p50 / p99 latency on {server}",
+                f"{ocore.p50_ms:.2f} / {ocore.p99_ms:.2f}", "ms"),
+        ]  # fmt: skip
     failures = sum(sum(s.other.values()) for runs in samples.values() for s in runs)
     where = f"gunicorn 1 worker x {THREADS} threads, {CONNECTIONS} clients"
     return [
@@ -205,6 +257,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             f"{best['ocore'].p50_ms:.2f} / {best['ocore'].p99_ms:.2f}", "ms"),
         Row(BENCH, f"agents at a {INTERVAL_S} s interval one process carries (saturated)",
             round(best["ocore"].pps * INTERVAL_S), "agents"),
+        *per_server,
         Row(BENCH, "answers other than 204 (all runs)", failures, "requests", "<= 0"),
     ]  # fmt: skip
 

@@ -301,6 +301,23 @@ def _gunicorn_has_control_socket() -> bool:
     return "--no-control-socket" in done.stdout
 
 
+def granian_argv(target: str, port: int, threads: int) -> list[str]:
+    """The ``granian`` CLI (WSGI, 1 worker) with ocore's serving options, for the benchmarks
+    that compare servers on one callable (the app itself runs under ``ocore serve``)."""
+    return [
+        script("granian"),
+        "--interface=wsgi",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--workers=1",
+        f"--blocking-threads={threads}",
+        "--http=1",
+        "--no-ws",
+        "--log-level=warning",
+        target,
+    ]
+
+
 def gunicorn_argv(target: str, port: int, workers: int, threads: int) -> list[str]:
     """gunicorn with the bundled ``gunicorn.conf.py`` (the options here override it)."""
     argv = [

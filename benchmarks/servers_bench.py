@@ -1,12 +1,16 @@
-"""Servers (issue 17): anonymous ``GET /api/health`` on waitress, gunicorn gthread and granian,
-each serving the real app (``wsgi:app``) and a raw WSGI callable sending the same body and
-headers (``raw_app:app``): requests/s and p50/p99, rounds interleaved, medians over rounds.
+"""Servers (issue 17): ``GET /api/health`` on waitress, gunicorn gthread and granian, each
+serving the real app and a raw WSGI callable sending the same body and headers
+(``raw_app:app``): requests/s and p50/p99, rounds interleaved, medians over rounds.
 
-Every server gets 1 worker process and the same number of request threads; the load is bounded
-(a fixed duration with ``wrk`` when installed, else a fixed request count with the benchmarks'
-own HTTP client) and stays on 127.0.0.1. waitress's raw callable runs twice: with its
-``waitress.queue`` logger as waitress leaves it, and quiet (ERROR), as ocore's logging sets it.
-granian rows need the ``granian`` package (the test extra); without it they are skipped.
+The app runs the supported way: ``ocore serve --server waitress|granian`` and gunicorn with the
+bundled config; the raw callable under ``waitress-serve``, gunicorn and the ``granian`` CLI with
+the same options. Every server gets 1 worker process and the same number of request threads.
+Each app is measured anonymous (liveness) and with the health token (the rich view, cached for
+HEALTH_CACHE_TTL). ocore's logging sets waitress's ``waitress.queue`` logger to ERROR (the raw
+callable does the same); waitress runs both once more with it loud, as waitress leaves it (for
+the app, a LOG_CONFIG file). The load
+is bounded (a fixed duration with ``wrk`` when installed, else a fixed request count with the
+benchmarks' own HTTP client) and stays on 127.0.0.1.
 
     python benchmarks/servers_bench.py [--database-url URL] [--quick] [--json]
 """
@@ -15,20 +19,22 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from common import (
     Row,
     app_env,
     bench_main,
     bench_server,
+    granian_argv,
     gunicorn_argv,
     http_load,
     median,
@@ -59,6 +65,9 @@ class Sample:
     errors: int
 
 
+Launcher = Callable[[str, dict[str, str], int], list[str]]
+
+
 def _waitress(target: str, env: dict[str, str], port: int) -> list[str]:
     return waitress_argv(target, port, THREADS)
 
@@ -67,21 +76,17 @@ def _gunicorn(target: str, env: dict[str, str], port: int) -> list[str]:
     return gunicorn_argv(target, port, 1, THREADS)
 
 
+def _ocore_serve(server: str) -> Launcher:
+    """``ocore serve --server X``: the supported way to run the app (target ``wsgi:app``)."""
+
+    def argv(target: str, env: dict[str, str], port: int) -> list[str]:
+        return [script("ocore"), "serve", "--server", server, "--host=127.0.0.1", f"--port={port}"]
+
+    return argv
+
+
 def _granian(target: str, env: dict[str, str], port: int) -> list[str]:
-    return [
-        script("granian"),
-        "--interface=wsgi",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--workers=1",
-        f"--blocking-threads={THREADS}",
-        "--no-ws",
-        "--log-level=warning",
-        target,
-    ]
-
-
-Launcher = Callable[[str, dict[str, str], int], list[str]]
+    return granian_argv(target, port, THREADS)
 
 
 def _server(name: str, launcher: Launcher, target: str, env: dict[str, str]) -> ServerProcess:
@@ -107,15 +112,11 @@ _WRK_ERRORS = re.compile(r"(?:Non-2xx or 3xx responses|Socket errors):\s*(.+)")
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(port: int, seconds: int) -> Sample:
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{CONNECTIONS}",
-        f"-d{seconds}s",
-        "--latency",
-        f"http://127.0.0.1:{port}/api/health",
-    ]
+def _wrk(port: int, seconds: int, headers: dict[str, str]) -> Sample:
+    argv = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://127.0.0.1:{port}/api/health")
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
     rps = _WRK_RPS.search(done.stdout)
     pct = {p: float(v) * _UNIT[u] for p, v, u in _WRK_PCT.findall(done.stdout)}
@@ -127,11 +128,25 @@ def _wrk(port: int, seconds: int) -> Sample:
     return Sample(float(rps.group(1)), pct["50"], pct["99"], errors)
 
 
-def _load(port: int, seconds: int, requests: int) -> Sample:
+def _load(port: int, seconds: int, requests: int, headers: dict[str, str] | None = None) -> Sample:
     if shutil.which("wrk"):
-        return _wrk(port, seconds)
-    result = http_load(port, requests=requests, concurrency=CONNECTIONS)
+        return _wrk(port, seconds, headers or {})
+    result = http_load(port, requests=requests, concurrency=CONNECTIONS, headers=headers)
     return Sample(result.rps, result.p50_ms, result.p99_ms, result.errors)
+
+
+def _loud_queue_logger(folder: str) -> str:
+    """A LOG_CONFIG file that leaves ``waitress.queue`` at WARNING, as waitress itself does
+    (ocore's own logging sets it to ERROR)."""
+    path = Path(folder) / "loud-queue.json"
+    config = {
+        "version": 1,
+        "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {"waitress.queue": {"level": "WARNING"}},
+    }
+    path.write_text(json.dumps(config))
+    return str(path)
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -139,7 +154,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     rounds = scaled(args, 5, 2)
     seconds = scaled(args, 5, 2)
     requests = scaled(args, 4_000, 1_000)
-    with postgres(getattr(args, "database_url", None)) as url:
+    with postgres(getattr(args, "database_url", None)) as url, tempfile.TemporaryDirectory() as tmp:
         env = app_env(url, {"WEB_CONCURRENCY": "1", "SERVER_THREADS": str(THREADS)})
         migrated = run_command([script("ocore"), "db", "upgrade"], env)
         if migrated.returncode != 0:
@@ -147,22 +162,21 @@ def run(args: argparse.Namespace) -> list[Row]:
         with _server("probe", _waitress, "wsgi:app", env) as probe:
             headers = _app_headers(probe.port)
         raw_env = env | {"RAW_HEADERS": json.dumps(headers)}
+        loud = _loud_queue_logger(tmp)
         cases: dict[str, tuple[Launcher, str, dict[str, str]]] = {
-            "waitress app": (_waitress, "wsgi:app", env),
-            "waitress raw": (_waitress, "raw_app:app", raw_env),
-            "waitress raw, queue logger quiet": (
-                _waitress, "raw_app:app", raw_env | {"RAW_QUIET_QUEUE": "1"}
+            "waitress app": (_ocore_serve("waitress"), "wsgi:app", env),
+            "waitress app, queue logger loud": (
+                _ocore_serve("waitress"), "wsgi:app", env | {"LOG_CONFIG": loud}
             ),
+            "waitress raw": (_waitress, "raw_app:app", raw_env | {"RAW_QUIET_QUEUE": "1"}),
+            "waitress raw, queue logger loud": (_waitress, "raw_app:app", raw_env),
             "gunicorn app": (_gunicorn, "wsgi:app", env),
             "gunicorn raw": (_gunicorn, "raw_app:app", raw_env),
+            "granian app": (_ocore_serve("granian"), "wsgi:app", env),
+            "granian raw": (_granian, "raw_app:app", raw_env),
         }  # fmt: skip
-        has_granian = importlib.util.find_spec("granian") is not None
-        if has_granian:
-            cases["granian app"] = (_granian, "wsgi:app", env)
-            cases["granian raw"] = (_granian, "raw_app:app", raw_env)
-        else:
-            progress("servers: granian is not installed (pip install granian): no granian rows")
-        samples: dict[str, list[Sample]] = {name: [] for name in cases}
+        rich = {"Authorization": f"Bearer {env['HEALTH_CHECK_TOKEN']}"}
+        samples: dict[str, list[Sample]] = {}
         with ExitStack() as stack:
             running = {}
             for name, (launcher, target, case_env) in cases.items():
@@ -172,12 +186,17 @@ def run(args: argparse.Namespace) -> list[Row]:
                 _load(server.port, 1, 500)
             for _ in range(rounds):  # interleaved: drift and neighbours hit every server alike
                 for name, server in running.items():
-                    sample = _load(server.port, seconds, requests)
-                    samples[name].append(sample)
-                    progress(
-                        f"servers {name}: {sample.rps:,.0f} req/s, p50 {sample.p50_ms:.2f} ms, "
-                        f"p99 {sample.p99_ms:.2f} ms, errors {sample.errors}"
-                    )
+                    views = {name: None}
+                    if name.endswith(" app"):  # the rich view too (cached for HEALTH_CACHE_TTL)
+                        views[f"{name} rich"] = rich
+                    for view, view_headers in views.items():
+                        sample = _load(server.port, seconds, requests, view_headers)
+                        samples.setdefault(view, []).append(sample)
+                        progress(
+                            f"servers {view}: {sample.rps:,.0f} req/s, p50 "
+                            f"{sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms, "
+                            f"errors {sample.errors}"
+                        )
     return _rows(samples, rounds, headers)
 
 
@@ -203,15 +222,16 @@ def _rows(
                 Row(BENCH, f"{server}: app / raw callable throughput",
                     ratio(rps[f"{server} app"], rps[f"{server} raw"]), "ratio", ">= 0.9")
             )  # fmt: skip
-    rows.append(
-        Row(BENCH, "waitress raw: queue logger quiet / as waitress leaves it",
-            ratio(rps["waitress raw, queue logger quiet"], rps["waitress raw"]), "ratio")
-    )  # fmt: skip
-    if "granian app" in rps:
-        rows.append(
-            Row(BENCH, "granian app / waitress app throughput",
-                ratio(rps["granian app"], rps["waitress app"]), "ratio", ">= 5")
-        )  # fmt: skip
+    rows += [
+        Row(BENCH, "waitress raw: queue logger quiet (as ocore sets it) / loud",
+            ratio(rps["waitress raw"], rps["waitress raw, queue logger loud"]), "ratio"),
+        Row(BENCH, "waitress app: queue logger quiet (ocore) / loud",
+            ratio(rps["waitress app"], rps["waitress app, queue logger loud"]), "ratio"),
+        Row(BENCH, "granian app / waitress app throughput",
+            ratio(rps["granian app"], rps["waitress app"]), "ratio", ">= 5"),
+        Row(BENCH, "granian app rich / waitress app rich throughput",
+            ratio(rps["granian app rich"], rps["waitress app rich"]), "ratio"),
+    ]  # fmt: skip
     errors = sum(s.errors for ss in samples.values() for s in ss)
     rows.append(Row(BENCH, "failed requests", errors, "requests", "<= 0"))
     return rows

@@ -136,7 +136,7 @@ class OcoreHandler(logging.StreamHandler):
 
 def logging_config(log_format: str, level: str, secrets: Iterable[str]) -> dict[str, Any]:
     """ocore's logging as a ``dictConfig`` mapping (gunicorn's ``logconfig_dict`` uses it):
-    the root handler, gunicorn's loggers propagating to it, quiet libraries."""
+    the root handler, the servers' loggers propagating to it, quiet libraries."""
     level = level.upper()
     formatter = JsonFormatter if log_format.lower() == "json" else TextFormatter
     return {
@@ -149,11 +149,34 @@ def logging_config(log_format: str, level: str, secrets: Iterable[str]) -> dict[
         },
         "root": {"level": level, "handlers": ["ocore"]},
         "loggers": {
-            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": level, "handlers": [], "propagate": True},
+            **server_loggers(level),
             **_quiet(level, {}),
         },
     }
+
+
+#: The WSGI servers' own loggers: no handlers of their own, so their lines take ocore's format.
+SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "_granian", "granian.access")
+
+
+def server_loggers(level: str) -> dict[str, Any]:
+    """``dictConfig`` entries sending the servers' loggers to the root handler at ``level``."""
+    return {
+        name: {"level": level.upper(), "handlers": [], "propagate": True} for name in SERVER_LOGGERS
+    }
+
+
+def server_config(
+    log_format: str, level: str, secrets: Iterable[str], config_file: str | None = None
+) -> dict[str, Any]:
+    """The ``dictConfig`` mapping for a server's master process (gunicorn's ``logconfig_dict``,
+    granian's ``log_dictconfig``): ours, or the operator's LOG_CONFIG file with redaction added,
+    and the servers' loggers sent to the root handler unless the file configures them."""
+    if not config_file:
+        return logging_config(log_format, level, secrets)
+    own = read_log_config(config_file)
+    loggers = {**server_loggers(level), **(own.get("loggers") or {})}
+    return operator_config({**own, "loggers": loggers}, secrets)
 
 
 def operator_config(mapping: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
@@ -236,7 +259,7 @@ def install(
     root.addHandler(handler)
     root.setLevel(config["root"]["level"])
     for name, settings in config["loggers"].items():
-        if not name.startswith("gunicorn."):
+        if name not in SERVER_LOGGERS:
             logging.getLogger(name).setLevel(settings["level"])
 
 

@@ -21,7 +21,6 @@ from ocore_flask import entry, logs
 from ocore_flask.config.loader import resolve
 from ocore_flask.discovery import load_plugins
 from ocore_flask.errors import EX_CONFIG, EX_UNAVAILABLE, StartupError
-from ocore_flask.logconfig import read_log_config
 from ocore_flask.serving import host_port
 
 _found = load_plugins(os.environ)
@@ -44,15 +43,9 @@ errorlog = "-"
 # gunicorn's own lines go through ocore's handler: the same format (LOG_FORMAT), redaction,
 # level; or the operator's LOG_CONFIG file, with the redaction added.
 loglevel = str(_config["LOG_LEVEL"]).lower()
-if _config["LOG_CONFIG"]:
-    _own = read_log_config(_config["LOG_CONFIG"])
-    _gunicorn_loggers = logs.logging_config("text", loglevel, ())["loggers"]
-    logconfig_dict = logs.operator_config(
-        {**_own, "loggers": {**_gunicorn_loggers, **(_own.get("loggers") or {})}},
-        _config.secret_values(),
-    )
-else:
-    logconfig_dict = logs.logging_config(_config["LOG_FORMAT"], loglevel, _config.secret_values())
+logconfig_dict = logs.server_config(
+    _config["LOG_FORMAT"], loglevel, _config.secret_values(), _config["LOG_CONFIG"]
+)
 try:  # applied here first: a file dictConfig refuses is a configuration error (78), like others
     logs.apply(logconfig_dict, _config["LOG_CONFIG"])
 except StartupError as exc:

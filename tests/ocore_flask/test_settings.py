@@ -58,6 +58,7 @@ CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "SERVER_CHANNEL_TIMEOUT": ("45s", ["30"], ["0s", "-1s"]),
     "SERVER_SHUTDOWN_GRACE": ("10s", ["20"], ["0", "-5s"]),
     "WEB_CONCURRENCY": ("2", ["two"], ["0", "65"]),
+    "WSGI_SERVER": ("waitress", ["gunicorn", "uvicorn", "granian2"], []),
     "HEALTH_CHECK_TOKEN": (HEALTH_TOKEN, ["tok\nen"], []),
     "HEALTH_CHECK_TOKEN_PREVIOUS": (OTHER_TOKEN, ["tok\x00en"], []),
     "HEALTH_CACHE_TTL": ("2s", ["2"], ["-1s"]),

@@ -1,4 +1,5 @@
-"""Load and faults against a real waitress server on loopback (bounded counts, loopback only)."""
+"""Load and faults against real waitress and granian servers (``ocore serve``) on loopback
+(bounded counts, loopback only)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from ocore_flask.testing import HEALTH_TOKEN, JWT_SECRET, ServerProcess, base_en
 RICH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
-def _serve(port: int, database_url: str, **extra: str) -> ServerProcess:
+@pytest.fixture(params=["waitress", "granian"])
+def kind(request) -> str:
+    return request.param
+
+
+def _serve(kind: str, port: int, database_url: str, **extra: str) -> ServerProcess:
     env = base_env(
         {
             "ENVIRONMENT": "development",
@@ -27,7 +33,7 @@ def _serve(port: int, database_url: str, **extra: str) -> ServerProcess:
             **extra,
         }
     )
-    argv = [script("ocore"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [script("ocore"), "serve", "--server", kind, "--host", "127.0.0.1", "--port", str(port)]
     return ServerProcess(argv, env, port)
 
 
@@ -70,13 +76,17 @@ def _load(
 
 
 def _rss_kb(pid: int) -> int:
+    """The resident memory of ``pid`` and its children (granian's workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listed:
+        children = [int(child) for child in listed.read().split()]
     with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        own = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return own + sum(_rss_kb(child) for child in children)
 
 
-def test_ten_thousand_anonymous_requests_at_concurrency_50(database_url):
+def test_ten_thousand_anonymous_requests_at_concurrency_50(kind, database_url):
     port = free_port()
-    with _serve(port, database_url) as server:
+    with _serve(kind, port, database_url) as server:
         _load(port, 1000, 50)  # warm up threads, buffers and caches
         before = _rss_kb(server.proc.pid)
         results = _load(port, 10_000, 50)
@@ -94,7 +104,7 @@ def _rich(port: int) -> dict:
     return body
 
 
-def test_rich_health_under_load_runs_each_contributor_once_per_cache_window(database_url):
+def test_rich_health_under_load_runs_each_contributor_once_per_cache_window(kind, database_url):
     port = free_port()
     runs: dict[str, set[str]] = {}
     statuses: list[int] = []
@@ -113,7 +123,7 @@ def test_rich_health_under_load_runs_each_contributor_once_per_cache_window(data
                     runs.setdefault(name, set()).add(section["observed_at"])
         conn.close()
 
-    with _serve(port, database_url, HEALTH_CACHE_TTL="1s"):
+    with _serve(kind, port, database_url, HEALTH_CACHE_TTL="1s"):
         started = time.monotonic()
         threads = [threading.Thread(target=worker) for _ in range(50)]
         for t in threads:
@@ -137,9 +147,9 @@ def own_pg(tmp_path):
     server.stop()
 
 
-def test_postgres_restart_during_load_recovers_without_a_process_restart(own_pg):
+def test_postgres_restart_during_load_recovers_without_a_process_restart(kind, own_pg):
     port = free_port()
-    with _serve(port, own_pg.url, HEALTH_CACHE_TTL="0s", DB_CONNECT_TIMEOUT="1s") as server:
+    with _serve(kind, port, own_pg.url, HEALTH_CACHE_TTL="0s", DB_CONNECT_TIMEOUT="1s") as server:
         stop = threading.Event()
         results: list[tuple[float, int]] = []
         loader = threading.Thread(
@@ -167,9 +177,9 @@ def test_postgres_restart_during_load_recovers_without_a_process_restart(own_pg)
     assert pid == server.proc.pid
 
 
-def test_slow_clients_cannot_exhaust_the_server(database_url):
+def test_slow_clients_cannot_exhaust_the_server(kind, database_url):
     port = free_port()
-    with _serve(port, database_url, SERVER_CHANNEL_TIMEOUT="2s", SERVER_THREADS="4"):
+    with _serve(kind, port, database_url, SERVER_CHANNEL_TIMEOUT="2s", SERVER_THREADS="4"):
         slow = []
         for _ in range(60):
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)

@@ -1,6 +1,6 @@
-"""Logs and forwarded headers of real waitress (``ocore serve``) and gunicorn processes: no forged
-lines in text logs, the operator's LOG_CONFIG (still redacted), only the documented proxy
-headers trusted."""
+"""Logs and forwarded headers of real waitress, granian (``ocore serve``) and gunicorn
+processes: no forged lines in text logs, the operator's LOG_CONFIG (still redacted), only the
+documented proxy headers trusted."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import json
 import pytest
 
 from ocore_flask.testing import JWT_SECRET, ServerProcess, base_env, free_port, run, script
-from tests.ocore_flask.serving.test_servers import _argv, _env, _get
+from tests.ocore_flask.serving.test_servers import SERVERS, _argv, _env, _get
 
 FORGED = "2026-12-01 04:40:00,000 CRITICAL"
 
 
-@pytest.fixture(params=["waitress", "gunicorn"])
+@pytest.fixture(params=SERVERS)
 def kind(request) -> str:
     return request.param
 
@@ -63,6 +63,8 @@ def test_operator_log_config_replaces_ours_and_stays_redacted(kind, database_url
     assert "setup plugin" not in written, "libraries stay quiet unless the file says otherwise"
     if kind == "gunicorn":
         assert any(line.startswith("MINE INFO gunicorn.error Booting worker") for line in lines)
+    if kind == "granian":
+        assert any(line.startswith("MINE INFO _granian Spawning worker-1") for line in lines)
 
 
 UNUSABLE = {
@@ -72,7 +74,7 @@ UNUSABLE = {
 
 
 @pytest.mark.parametrize("content", list(UNUSABLE))
-@pytest.mark.parametrize("entry", ["ocore", "gunicorn"])
+@pytest.mark.parametrize("entry", ["waitress", "granian", "gunicorn"])
 def test_an_unusable_log_config_is_a_configuration_error(entry, content, tmp_path):
     broken = tmp_path / "logging.json"
     broken.write_text(content)
@@ -81,7 +83,11 @@ def test_an_unusable_log_config_is_a_configuration_error(entry, content, tmp_pat
     )
     env["DATABASE_URL"] = "postgres://u:p@127.0.0.1:1/x"
     env["DB_STARTUP_TIMEOUT"] = "1s"
-    argv = [script("ocore"), "serve"] if entry == "ocore" else [script("gunicorn"), "wsgi:app"]
+    argv = (
+        [script("gunicorn"), "wsgi:app"]
+        if entry == "gunicorn"
+        else [script("ocore"), "serve", "--server", entry]
+    )
     env["SERVER_PORT"] = str(free_port())
     result = run(argv, env, timeout=30)
     assert result.returncode == 78, result.stderr[-2000:]

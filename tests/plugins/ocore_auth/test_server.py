@@ -24,9 +24,9 @@ def call(url: str, body: dict | None = None, headers: dict | None = None):
     )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+            return response.status, response.headers, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+        return exc.code, exc.headers, json.loads(exc.read() or b"null")
 
 
 @pytest.fixture
