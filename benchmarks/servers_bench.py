@@ -8,7 +8,8 @@ the same options. Every server gets 1 worker process and the same number of requ
 Each app is measured anonymous (liveness) and with the health token (the rich view, cached for
 HEALTH_CACHE_TTL). ocore's logging sets waitress's ``waitress.queue`` logger to ERROR (the raw
 callable does the same); waitress runs both once more with it loud, as waitress leaves it (for
-the app, a LOG_CONFIG file). The load
+the app, a LOG_CONFIG file), and the app once more pinned to one CPU with ``taskset`` (its I/O
+thread and request threads then hand the GIL over on one core). The load
 is bounded (a fixed duration with ``wrk`` when installed, else a fixed request count with the
 benchmarks' own HTTP client) and stays on 127.0.0.1.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -81,6 +83,15 @@ def _ocore_serve(server: str) -> Launcher:
 
     def argv(target: str, env: dict[str, str], port: int) -> list[str]:
         return [script("ocore"), "serve", "--server", server, "--host=127.0.0.1", f"--port={port}"]
+
+    return argv
+
+
+def _pinned(launcher: Launcher) -> Launcher:
+    """``launcher`` under ``taskset``: the whole server on the machine's last CPU."""
+
+    def argv(target: str, env: dict[str, str], port: int) -> list[str]:
+        return ["taskset", "-c", str(os.cpu_count() - 1), *launcher(target, env, port)]
 
     return argv
 
@@ -170,11 +181,15 @@ def run(args: argparse.Namespace) -> list[Row]:
             ),
             "waitress raw": (_waitress, "raw_app:app", raw_env | {"RAW_QUIET_QUEUE": "1"}),
             "waitress raw, queue logger loud": (_waitress, "raw_app:app", raw_env),
+            "waitress app, pinned to one core": (_pinned(_ocore_serve("waitress")), "", env),
             "gunicorn app": (_gunicorn, "wsgi:app", env),
             "gunicorn raw": (_gunicorn, "raw_app:app", raw_env),
             "granian app": (_ocore_serve("granian"), "wsgi:app", env),
             "granian raw": (_granian, "raw_app:app", raw_env),
         }  # fmt: skip
+        if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
+            del cases["waitress app, pinned to one core"]
+            progress("servers: no taskset or one CPU: no pinned waitress row")
         rich = {"Authorization": f"Bearer {env['HEALTH_CHECK_TOKEN']}"}
         samples: dict[str, list[Sample]] = {}
         with ExitStack() as stack:
@@ -227,6 +242,11 @@ def _rows(
             ratio(rps["waitress raw"], rps["waitress raw, queue logger loud"]), "ratio"),
         Row(BENCH, "waitress app: queue logger quiet (ocore) / loud",
             ratio(rps["waitress app"], rps["waitress app, queue logger loud"]), "ratio"),
+        *(
+            [Row(BENCH, "waitress app: pinned to one core / not pinned",
+                 ratio(rps["waitress app, pinned to one core"], rps["waitress app"]), "ratio")]
+            if "waitress app, pinned to one core" in rps else []
+        ),
         Row(BENCH, "granian app / waitress app throughput",
             ratio(rps["granian app"], rps["waitress app"]), "ratio", ">= 5"),
         Row(BENCH, "granian app rich / waitress app rich throughput",

@@ -4,6 +4,7 @@ Flask hook chain that the liveness probe would otherwise pay for on every reques
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -18,6 +19,29 @@ HEALTH_PATH = "/api/health"
 access_log = logging.getLogger("ocore_flask.access")
 
 StartResponse = Callable[..., Any]
+
+
+class _RequestIds:
+    """Request ids: 32 hex digits, a random per-process prefix and a counter. Unique across
+    processes and restarts without a system call per request (a client may send its own id
+    anyway, so they need not be unpredictable); a forked worker draws a new prefix."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(int.from_bytes(os.urandom(8), "big"))
+
+    def next(self) -> str:
+        # next() on itertools.count is atomic under the GIL: no lock needed.
+        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+#: Process state, not app state: one sequence per process, whichever apps it serves.
+_request_ids = _RequestIds()
+os.register_at_fork(after_in_child=_request_ids.reset)
+new_request_id = _request_ids.next
 
 
 def secure_cookie(header: str, *, secure: bool, readable: frozenset[str] = frozenset()) -> str:
@@ -52,12 +76,19 @@ class OcoreMiddleware:
         self.secure = secure
         self.readable = frozenset(readable_cookies)
 
+    def add_header(self, name: str, value: str) -> None:
+        """Send ``name: value`` on every response the app does not set it on (the granian
+        runner's empty ``Server``), at no extra cost per request."""
+        if name.lower() not in self.names:
+            self.headers.append((name, value))
+            self.names.add(name.lower())
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         incoming = environ.get("HTTP_X_REQUEST_ID")
         if incoming and _REQUEST_ID_RE.fullmatch(incoming):
             request_id = incoming
         else:
-            request_id = os.urandom(16).hex()
+            request_id = new_request_id()
         environ[REQUEST_ID_KEY] = request_id
         started = time.perf_counter()
         seen: list[str] = []

@@ -30,24 +30,21 @@ from flask import Flask
 from ocore_flask import logs
 from ocore_flask.app import close_app
 from ocore_flask.config.loader import Config
+from ocore_flask.middleware import OcoreMiddleware
 from ocore_flask.serving import host_port
 
 log = logging.getLogger("ocore_flask.serving")
 
-StartResponse = Callable[..., Any]
 
-
-def without_server_header(app: Flask) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """The WSGI callable granian serves: the app, with an empty ``Server`` header so granian's
-    ``server: granian`` is not added (granian keeps a header the app sets)."""
-
-    def serve(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers, ("Server", "")], exc_info)
-
-        return app(environ, start)
-
-    return serve
+def without_server_header(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """The WSGI callable granian serves: the app's outermost layer (ocore's middleware, installed
+    last by the factory), told to send an empty ``Server`` header, so that granian adds no
+    ``server: granian`` (it keeps a header the app sets). No extra layer per request."""
+    middleware = app.wsgi_app
+    if not isinstance(middleware, OcoreMiddleware):
+        raise TypeError(f"the app's outermost WSGI layer is {middleware!r}, not ocore's middleware")
+    middleware.add_header("Server", "")
+    return middleware
 
 
 def worker_app(app: Flask) -> Callable[..., Iterable[bytes]]:

@@ -18,6 +18,7 @@ And plain helpers, for tests and benchmarks alike::
     from ocore_flask.testing import JWT_SECRET, HEALTH_TOKEN, SSH_KEY   # test-only secrets
     from ocore_flask.testing import make_app, rich_health, assert_contributor_conforms, cli_json
     from ocore_flask.testing import free_port, wait_for, ServerProcess, script, base_env, run
+    from ocore_flask.testing import fetch_rich_health   # a running server's rich health
 
 The helpers that need Flask and the app factory (``make_app``, ``rich_health``,
 ``assert_contributor_conforms``) load on first use: pytest imports the plugin in every run.
@@ -43,6 +44,7 @@ from ocore_flask.testing.processes import (
     ServerError,
     ServerProcess,
     base_env,
+    fetch_rich_health,
     free_port,
     http_status,
     run,
@@ -76,6 +78,7 @@ __all__ = [
     "cli_json",
     "dev_environ",
     "development_environ",
+    "fetch_rich_health",
     "free_port",
     "http_status",
     "isolated",

@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1 only, on ephemeral ports; every wait is bounded.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -13,11 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
 
 from ocore_flask.cli.dev_process import stop_process
+from ocore_flask.testing.environ import HEALTH_TOKEN
 
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
@@ -86,6 +90,18 @@ def http_status(host: str, port: int, path: str, timeout: float = 2.0) -> int | 
         return None
     finally:
         conn.close()
+
+
+def fetch_rich_health(base_url: str, timeout: float = 10.0) -> tuple[int, dict]:
+    """``GET /api/health`` with the test health token on a running server: (status, payload)."""
+    request = urllib.request.Request(
+        base_url + "/api/health", headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
 
 
 class ServerError(RuntimeError):

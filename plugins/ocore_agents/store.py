@@ -312,9 +312,12 @@ class AgentStore:
             return PushOutcome(True, True)
         if not row.known:
             return PushOutcome(False, False)
-        wait = min_gap.total_seconds()
+        gap = min_gap.total_seconds()
+        wait = gap
         if row.last_seen is not None:
-            wait -= (row.now - row.last_seen).total_seconds()
+            # A push racing this one may commit a last_seen later than this statement's now()
+            # (transaction start): never ask for more than the whole gap.
+            wait = min(gap, gap - (row.now - row.last_seen).total_seconds())
         return PushOutcome(False, True, max(1.0, math.ceil(wait)))
 
     def summary(self, worst: int) -> dict[str, Any]:

@@ -115,6 +115,22 @@ def cloned_database(server_url: str, template: str | None = None) -> Iterator[st
         admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def backend_count(url: str, application_name: str) -> int:
+    """How many server sessions PostgreSQL has open for ``application_name`` (pg_stat_activity)."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                (application_name,),
+            )
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def migrate(url: str, plugins: list[Any] | None = None) -> None:
     """Apply ``plugins``' migrations (default: every first-party plugin's) to ``url``."""
     from sqlalchemy import create_engine

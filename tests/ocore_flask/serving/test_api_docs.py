@@ -11,15 +11,15 @@ import flask_swagger_ui
 from ocore_flask.health import views
 from ocore_flask.security import API_CSP
 from ocore_flask.testing import ServerProcess, free_port
-from tests.ocore_flask.serving.test_servers import _argv, _env, _get
+from tests.ocore_flask.serving.servers import get, serve_argv, serving_env
 
 SHIPPED = Path(flask_swagger_ui.__file__).parent / "dist"
 
 
 def test_docs_page_loads_local_assets_under_its_own_csp(database_url):
     port = free_port()
-    with ServerProcess(_argv("waitress", port), _env(database_url, "production"), port):
-        status, headers, body = _get(port, "/api/docs")
+    with ServerProcess(serve_argv("waitress", port), serving_env(database_url, "production"), port):
+        status, headers, body = get(port, "/api/docs")
         html = body.decode()
         assert status == 200 and headers["Content-Type"].startswith("text/html")
         csp = headers["Content-Security-Policy"]
@@ -32,16 +32,16 @@ def test_docs_page_loads_local_assets_under_its_own_csp(database_url):
         assert len(urls) == 3 and all(url.startswith("/api/docs/") for url in urls)
         assert 'data-spec-url="/api/openapi.json"' in html
         for url in urls:
-            status, _, asset = _get(port, url)
+            status, _, asset = get(port, url)
             assert status == 200 and asset, url
             name = url.rsplit("/", 1)[1]
             if name != "init.js":
                 assert asset == (SHIPPED / name).read_bytes(), f"{name} is the shipped file"
-        assert _get(port, "/api/docs/../../setup.py")[0] == 404
-        assert _get(port, "/api/docs/oauth2-redirect.html")[0] == 404
-        status, headers, _ = _get(port, "/api/openapi.json")
+        assert get(port, "/api/docs/../../setup.py")[0] == 404
+        assert get(port, "/api/docs/oauth2-redirect.html")[0] == 404
+        status, headers, _ = get(port, "/api/openapi.json")
         assert status == 200 and headers["Content-Security-Policy"] == API_CSP
-        assert _get(port, "/api/health")[1]["Content-Security-Policy"] == API_CSP
+        assert get(port, "/api/health")[1]["Content-Security-Policy"] == API_CSP
 
 
 def test_health_responses_are_documented_by_flask_smorest_decorators():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ocore_flask.testing import ServerProcess, free_port, run, script
-from tests.ocore_flask.serving.test_servers import _env
+from tests.ocore_flask.serving.servers import serving_env
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -21,7 +21,7 @@ def _row(status: str) -> str:
 def test_waitress_serve_ends_with_sigterm_as_the_table_says(database_url):
     port = free_port()
     argv = [script("waitress-serve"), "--listen", f"127.0.0.1:{port}", "wsgi:app"]
-    with ServerProcess(argv, _env(database_url, "development"), port) as server:
+    with ServerProcess(argv, serving_env(database_url, "development"), port) as server:
         status = server.stop(signal.SIGTERM)
     assert status == -signal.SIGTERM  # the shell and supervisors report 128 + 15
     assert "`waitress-serve wsgi:app` stopped by SIGTERM" in _row(str(128 + signal.SIGTERM))
@@ -38,7 +38,9 @@ def test_waitress_serve_ends_with_sigterm_as_the_table_says(database_url):
     ],
 )
 def test_usage_errors_exit_as_the_table_says(argv, expected):
-    result = run([script(argv[0]), *argv[1:]], _env("postgres://u:p@127.0.0.1:1/x", "development"))
+    result = run(
+        [script(argv[0]), *argv[1:]], serving_env("postgres://u:p@127.0.0.1:1/x", "development")
+    )
     assert result.returncode == expected
     row = _row("2")
     assert "usage error" in row

@@ -4,7 +4,6 @@ is replaced, SERVER_HOST:SERVER_PORT bound, and no ``Server`` value on any respo
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -13,53 +12,29 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg2
-from sqlalchemy import create_engine
-
-from ocore_database.testing import sqlalchemy_url
+from ocore_database.testing import backend_count
 from ocore_flask.testing import (
     HEALTH_TOKEN,
     JWT_SECRET,
     ServerProcess,
     base_env,
+    fetch_rich_health,
     free_port,
     run,
     script,
     wait_for,
 )
-from ocore_vault.crypto import KeyRing, VaultKey
-from ocore_vault.store import CredentialKind, CredentialStore
 
 GRANIAN = [script("ocore"), "serve", "--server", "granian"]
-KEY_A = "vault-key-A-Xq7Lp2Rm9Tz4Wc8Ns1Vb6Hd3Jf5"
-KEY_B = "vault-key-B-Gk2Yh8Pn5Ue3Ma7Qr9Sd4Lw1Zx6"
 
 
 def _env(**extra: str) -> dict[str, str]:
     return base_env({"ENVIRONMENT": "development", "JWT_SECRET": JWT_SECRET, **extra})
 
 
-def _rich(url: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
-
-
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as listed:
         return [int(child) for child in listed.read().split()]
-
-
-def _backends(url: str, name: str) -> int:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
-            )
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_invalid_configuration_exits_78_before_granian_starts():
@@ -83,21 +58,6 @@ def test_database_down_exits_69_before_any_worker():
     assert "Spawning worker" not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_foreign_vault_key_exits_78_before_any_worker(database_url):
-    engine = create_engine(sqlalchemy_url(database_url))
-    try:
-        ring = KeyRing(VaultKey.from_secret(KEY_A))
-        CredentialStore(engine, ring).put("web-1", CredentialKind.PASSWORD, "Password-1-xyz")
-    finally:
-        engine.dispose()
-    env = _env(DATABASE_URL=database_url, SSH_ENCRYPTION_KEY=KEY_B, SERVER_PORT=str(free_port()))
-    result = run(GRANIAN, env, timeout=60)
-    assert result.returncode == 78, result.stderr[-3000:]
-    assert VaultKey.from_secret(KEY_A).key_id_hex in result.stderr
-    assert "Spawning worker" not in result.stderr
-    assert KEY_A not in result.stderr and KEY_B not in result.stderr
-
-
 def test_two_workers_each_use_their_own_connections(database_url):
     name = f"granian_{uuid.uuid4().hex[:8]}"
     port = free_port()
@@ -112,12 +72,12 @@ def test_two_workers_each_use_their_own_connections(database_url):
     )
     with ServerProcess(GRANIAN, env, port) as server:
         with ThreadPoolExecutor(16) as pool:
-            results = list(pool.map(lambda _: _rich(server.url + "/api/health"), range(60)))
+            results = list(pool.map(lambda _: fetch_rich_health(server.url), range(60)))
         assert [status for status, _ in results] == [200] * 60
         assert all(body["checks"]["database"]["status"] == "ok" for _, body in results)
         assert len(_children(server.proc.pid)) == 2
         # the master's pool (built to check the app) plus at least one per worker
-        assert 3 <= _backends(database_url, name) <= 3 * 4
+        assert 3 <= backend_count(database_url, name) <= 3 * 4
         assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.output
     # development's SERVER_HOST default is loopback, and the line has the configured format

@@ -3,50 +3,24 @@ that cannot start stops the master with its status (69, 78), SERVER_HOST:SERVER_
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg2
-from sqlalchemy import create_engine
-
-from ocore_database.testing import sqlalchemy_url
+from ocore_database.testing import backend_count
 from ocore_flask.serving import host_port
 from ocore_flask.testing import (
     HEALTH_TOKEN,
     JWT_SECRET,
     ServerProcess,
     base_env,
+    fetch_rich_health,
     free_port,
     run,
     script,
 )
-from ocore_vault.crypto import KeyRing, VaultKey
-from ocore_vault.store import CredentialKind, CredentialStore
-
-KEY_A = "vault-key-A-Xq7Lp2Rm9Tz4Wc8Ns1Vb6Hd3Jf5"
-KEY_B = "vault-key-B-Gk2Yh8Pn5Ue3Ma7Qr9Sd4Lw1Zx6"
-
-
-def _rich(url: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
-
-
-def _backends(url: str, name: str) -> int:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
-            )
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_preload_with_two_workers_gives_each_its_own_connections(database_url):
@@ -66,11 +40,11 @@ def test_preload_with_two_workers_gives_each_its_own_connections(database_url):
     argv = [script("gunicorn"), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     with ServerProcess(argv, env, port) as server:
         with ThreadPoolExecutor(16) as pool:
-            results = list(pool.map(lambda _: _rich(server.url + "/api/health"), range(60)))
+            results = list(pool.map(lambda _: fetch_rich_health(server.url), range(60)))
         assert [status for status, _ in results] == [200] * 60
         assert all(body["checks"]["database"]["status"] == "ok" for _, body in results)
         # the master's preloaded connection plus at least one per worker
-        assert _backends(database_url, name) >= 3
+        assert backend_count(database_url, name) >= 3
         assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.output
 
@@ -107,29 +81,6 @@ def test_database_down_stops_the_master_with_69_instead_of_respawning():
     assert elapsed < 20, f"took {elapsed:.1f}s"
     assert result.stderr.count("Booting worker") == 2, "no worker may be respawned"
     assert "not respawning" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_a_foreign_vault_key_stops_the_master_with_78(database_url):
-    engine = create_engine(sqlalchemy_url(database_url))
-    try:
-        ring = KeyRing(VaultKey.from_secret(KEY_A))
-        CredentialStore(engine, ring).put("web-1", CredentialKind.PASSWORD, "Password-1-xyz")
-    finally:
-        engine.dispose()
-    env = base_env(
-        {
-            "ENVIRONMENT": "development",
-            "JWT_SECRET": JWT_SECRET,
-            "DATABASE_URL": database_url,
-            "SSH_ENCRYPTION_KEY": KEY_B,
-            "SERVER_PORT": str(free_port()),
-        }
-    )
-    result = run([script("gunicorn"), "wsgi:app"], env, timeout=60)
-    assert result.returncode == 78, result.stderr[-3000:]
-    assert result.stderr.count("Booting worker") == 1, "no worker may be respawned"
-    assert VaultKey.from_secret(KEY_A).key_id_hex in result.stderr
-    assert KEY_A not in result.stderr and KEY_B not in result.stderr
 
 
 def test_binds_server_host_and_port_and_sends_no_server_header(database_url):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ocore_flask.testing import JWT_SECRET, ServerProcess, base_env, free_port, run, script
-from tests.ocore_flask.serving.test_servers import SERVERS, _argv, _env, _get
+from tests.ocore_flask.serving.servers import SERVERS, get, serve_argv, serving_env
 
 FORGED = "2026-12-01 04:40:00,000 CRITICAL"
 
@@ -21,10 +21,10 @@ def kind(request) -> str:
 
 def test_a_request_cannot_forge_a_text_log_line(kind, database_url):
     port = free_port()
-    env = _env(database_url, "development", LOG_FORMAT="text")
-    with ServerProcess(_argv(kind, port), env, port) as server:
+    env = serving_env(database_url, "development", LOG_FORMAT="text")
+    with ServerProcess(serve_argv(kind, port), env, port) as server:
         path = "/x%0a2026-12-01%2004:40:00,000%20CRITICAL%20forged%0d%1b[31m%e2%80%a8end"
-        status, _, _ = _get(port, path)
+        status, _, _ = get(port, path)
         assert status == 404
         assert server.stop() == 0
     lines = server.output.splitlines()
@@ -48,10 +48,10 @@ def test_operator_log_config_replaces_ours_and_stays_redacted(kind, database_url
     config_file = tmp_path / "logging.json"
     config_file.write_text(json.dumps(config))
     port = free_port()
-    env = _env(database_url, "production", LOG_CONFIG=str(config_file))
-    with ServerProcess(_argv(kind, port), env, port) as server:
-        _get(port, "/test/leak")
-        _get(port, "/test/cookie")
+    env = serving_env(database_url, "production", LOG_CONFIG=str(config_file))
+    with ServerProcess(serve_argv(kind, port), env, port) as server:
+        get(port, "/test/leak")
+        get(port, "/test/cookie")
         assert server.stop() == 0
     written = log_file.read_text()
     lines = written.splitlines()
@@ -97,8 +97,8 @@ def test_an_unusable_log_config_is_a_configuration_error(entry, content, tmp_pat
 
 def test_only_the_headers_the_documented_proxy_sets_are_trusted(kind, database_url):
     port = free_port()
-    env = _env(database_url, "development", TRUSTED_PROXY_HOPS="1")
-    with ServerProcess(_argv(kind, port), env, port):
+    env = serving_env(database_url, "development", TRUSTED_PROXY_HOPS="1")
+    with ServerProcess(serve_argv(kind, port), env, port):
         forwarded = {
             "X-Forwarded-For": "10.1.2.3",
             "X-Forwarded-Proto": "https",
@@ -106,7 +106,7 @@ def test_only_the_headers_the_documented_proxy_sets_are_trusted(kind, database_u
             "X-Forwarded-Port": "9999",
             "X-Forwarded-Prefix": "/evil",
         }
-        _, _, body = _get(port, "/test/client", forwarded)
+        _, _, body = get(port, "/test/client", forwarded)
     seen = json.loads(body)
     assert seen["remote_addr"] == "10.1.2.3" and seen["scheme"] == "https"
     assert seen["host"] == "ocore.example.com", "X-Forwarded-Port is not trusted"

@@ -3,7 +3,6 @@ mode, cookie flags, request ids, trusted proxies, log redaction, graceful drain,
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
 import threading
@@ -12,70 +11,20 @@ import time
 import pytest
 
 from ocore_flask.testing import (
-    HEALTH_TOKEN,
     JWT_SECRET,
-    SSH_KEY,
     ServerProcess,
     base_env,
     free_port,
     run,
     script,
 )
-
-APP = "tests.ocore_flask.serving.served_app:app"
-SERVERS = ["waitress", "gunicorn", "granian"]
-BASE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
-
-
-def _argv(kind: str, port: int) -> list[str]:
-    """``ocore serve`` with waitress or granian (``flask --app`` so the test routes are served),
-    or gunicorn with two workers."""
-    if kind in ("waitress", "granian"):
-        return [
-            script("flask"),
-            "--app",
-            APP,
-            "ocore",
-            "serve",
-            "--server",
-            kind,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-    return [script("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", APP]
-
-
-def _env(database_url: str, mode: str, **extra: str) -> dict[str, str]:
-    env = {
-        "ENVIRONMENT": mode,
-        "JWT_SECRET": JWT_SECRET,
-        "DATABASE_URL": database_url,
-        "HEALTH_CHECK_TOKEN": HEALTH_TOKEN,
-        "DB_POOL_MIN_CONNS": "1",
-        **extra,
-    }
-    if mode != "development":
-        env.setdefault("SSH_ENCRYPTION_KEY", SSH_KEY)
-        env.setdefault("APP_URL", "https://ocore.example.com")
-    return base_env(env)
-
-
-def _get(port: int, path: str, headers: dict[str, str] | None = None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
+from tests.ocore_flask.serving.servers import (
+    BASE_HEADERS,
+    SERVERS,
+    get,
+    serve_argv,
+    serving_env,
+)
 
 
 @pytest.fixture(params=SERVERS)
@@ -85,8 +34,10 @@ def kind(request) -> str:
 
 def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
     port = free_port()
-    with ServerProcess(_argv(kind, port), _env(database_url, "production"), port) as server:
-        status, headers, body = _get(port, "/api/health")
+    with ServerProcess(
+        serve_argv(kind, port), serving_env(database_url, "production"), port
+    ) as server:
+        status, headers, body = get(port, "/api/health")
         assert status == 200 and body == b'{"status":"ok"}'
         for name, value in BASE_HEADERS.items():
             assert headers[name] == value
@@ -98,16 +49,16 @@ def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
         else:
             assert "Server" not in headers, "nothing to fingerprint"
 
-        _, headers, _ = _get(port, "/test/cookie")
+        _, headers, _ = get(port, "/test/cookie")
         cookie = headers["Set-Cookie"]
         assert cookie.startswith("plain=1") and "HttpOnly" in cookie
         assert "SameSite=Lax" in cookie and "Secure" in cookie
 
-        _, headers, _ = _get(port, "/api/health", {"X-Request-ID": "abc-123"})
+        _, headers, _ = get(port, "/api/health", {"X-Request-ID": "abc-123"})
         assert headers["X-Request-ID"] == "abc-123"
-        _, headers, _ = _get(port, "/api/health", {"X-Request-ID": "bad id\u00e9"})
+        _, headers, _ = get(port, "/api/health", {"X-Request-ID": "bad id\u00e9"})
         assert headers["X-Request-ID"] != "bad id\u00e9" and len(headers["X-Request-ID"]) == 32
-        _get(port, "/test/leak")
+        get(port, "/test/leak")
         assert server.stop() == 0
     output = server.output
     assert JWT_SECRET not in output and "Pl4nted-Pw" not in output
@@ -135,22 +86,22 @@ def test_strict_mode_headers_cookies_and_request_ids(kind, database_url):
 
 def test_development_mode_relaxes_hsts_and_secure(kind, database_url):
     port = free_port()
-    with ServerProcess(_argv(kind, port), _env(database_url, "development"), port):
-        _, headers, _ = _get(port, "/api/health")
+    with ServerProcess(serve_argv(kind, port), serving_env(database_url, "development"), port):
+        _, headers, _ = get(port, "/api/health")
         assert "Strict-Transport-Security" not in headers
         for name, value in BASE_HEADERS.items():
             assert headers[name] == value
-        _, headers, _ = _get(port, "/test/cookie")
+        _, headers, _ = get(port, "/test/cookie")
         assert "HttpOnly" in headers["Set-Cookie"] and "Secure" not in headers["Set-Cookie"]
 
 
 @pytest.mark.parametrize("hops", ["0", "1"])
 def test_forwarded_headers_are_trusted_for_exactly_the_configured_hops(kind, database_url, hops):
     port = free_port()
-    env = _env(database_url, "development", TRUSTED_PROXY_HOPS=hops)
-    with ServerProcess(_argv(kind, port), env, port):
+    env = serving_env(database_url, "development", TRUSTED_PROXY_HOPS=hops)
+    with ServerProcess(serve_argv(kind, port), env, port):
         spoofed = {"X-Forwarded-For": "6.6.6.6, 10.1.2.3", "X-Forwarded-Proto": "https"}
-        _, _, body = _get(port, "/test/client", spoofed)
+        _, _, body = get(port, "/test/client", spoofed)
         seen = json.loads(body)
     if hops == "0":
         assert seen["remote_addr"] == "127.0.0.1" and seen["scheme"] == "http"
@@ -161,11 +112,13 @@ def test_forwarded_headers_are_trusted_for_exactly_the_configured_hops(kind, dat
 
 def test_sigterm_drains_a_slow_request_then_exits_0(kind, database_url):
     port = free_port()
-    server = ServerProcess(_argv(kind, port), _env(database_url, "development"), port).start()
+    server = ServerProcess(
+        serve_argv(kind, port), serving_env(database_url, "development"), port
+    ).start()
     result: dict = {}
 
     def slow() -> None:
-        result["response"] = _get(port, "/test/slow?seconds=2")
+        result["response"] = get(port, "/test/slow?seconds=2")
 
     thread = threading.Thread(target=slow)
     thread.start()
@@ -179,7 +132,7 @@ def test_sigterm_drains_a_slow_request_then_exits_0(kind, database_url):
     assert status == 200 and json.loads(body) == {"done": True}
     assert time.monotonic() - started < 10
     with pytest.raises(OSError):
-        _get(port, "/api/health")
+        get(port, "/api/health")
 
 
 def test_waitress_entry_points_exit_78_on_a_broken_configuration():

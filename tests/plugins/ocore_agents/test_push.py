@@ -81,6 +81,16 @@ def test_a_push_too_soon_is_429_with_retry_after_and_not_stored(agents_app, agen
     assert (stored(agents_app).pushes, stored(agents_app).hostname) == (2, "changed")
 
 
+def test_retry_after_never_exceeds_the_minimum_interval(agents_app, agent) -> None:
+    """A push racing this one can commit a last_seen later than this statement's now() (its
+    transaction start): what that looks like is a last_seen in the future."""
+    assert post(agents_app, agent.token, push_body()).status_code == 204
+    set_last_seen(agents_app, "web1", -3.0)
+    again = post(agents_app, agent.token, push_body())
+    assert again.status_code == 429
+    assert again.headers["Retry-After"] == "10"  # AGENT_PUSH_MIN_INTERVAL, not 13
+
+
 def _nested(messages: dict, path: tuple) -> Any:
     for key in path:
         messages = messages[key]

@@ -7,27 +7,13 @@ import re
 import time
 import uuid
 
-import psycopg2
 import pytest
 
-from ocore_database.testing import with_database
+from ocore_database.testing import backend_count, with_database
 from ocore_flask.errors import EX_UNAVAILABLE, ServiceUnavailable
 from ocore_flask.testing import HEALTH_TOKEN, free_port
 
 AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
-
-
-def _backends(url: str, application_name: str) -> int:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                (application_name,),
-            )
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_min_connections_are_open_right_after_startup(make_app, app_env, database_url):
@@ -38,13 +24,13 @@ def test_min_connections_are_open_right_after_startup(make_app, app_env, databas
         "DB_POOL_MIN_CONNS": "3",
     }
     make_app(env)
-    assert _backends(database_url, name) == 3
+    assert backend_count(database_url, name) == 3
 
 
 def test_connections_carry_the_default_application_name(make_app, app_env, database_url):
-    before = _backends(database_url, "ocore")
+    before = backend_count(database_url, "ocore")
     make_app({**app_env, "DB_POOL_MIN_CONNS": "2"})
-    assert _backends(database_url, "ocore") == before + 2
+    assert backend_count(database_url, "ocore") == before + 2
 
 
 def test_health_section_is_critical_and_carries_pool_metrics(make_app, app_env):
@@ -123,9 +109,9 @@ def test_close_returns_every_connection(make_app, app_env, database_url):
             "DB_POOL_MIN_CONNS": "2",
         }
     )
-    assert _backends(database_url, name) == 2
+    assert backend_count(database_url, name) == 2
     close_app(app)
     deadline = time.monotonic() + 5
-    while _backends(database_url, name) and time.monotonic() < deadline:
+    while backend_count(database_url, name) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _backends(database_url, name) == 0
+    assert backend_count(database_url, name) == 0
