@@ -37,14 +37,24 @@ log = logging.getLogger("ocore_flask.serving")
 
 
 def without_server_header(app: Flask) -> Callable[..., Iterable[bytes]]:
-    """The WSGI callable granian serves: the app's outermost layer (ocore's middleware, installed
-    last by the factory), told to send an empty ``Server`` header, so that granian adds no
-    ``server: granian`` (it keeps a header the app sets). No extra layer per request."""
+    """The WSGI callable granian serves, sending an empty ``Server`` header so that granian
+    adds no ``server: granian`` (it keeps a header the app sets). Normally ocore's middleware
+    itself (the factory installs it last), which adds the header at no cost per request; if
+    something wrapped ``app.wsgi_app`` since, a small wrapper adds it instead."""
     middleware = app.wsgi_app
-    if not isinstance(middleware, OcoreMiddleware):
-        raise TypeError(f"the app's outermost WSGI layer is {middleware!r}, not ocore's middleware")
-    middleware.add_header("Server", "")
-    return middleware
+    if isinstance(middleware, OcoreMiddleware):
+        middleware.add_header("Server", "")
+        return middleware
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not any(name.lower() == "server" for name, _ in headers):
+                headers = [*headers, ("Server", "")]
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return serve
 
 
 def worker_app(app: Flask) -> Callable[..., Iterable[bytes]]:
