@@ -79,6 +79,7 @@ def make_server(config: Config, *, host: str, port: int) -> Any:
         port=port,
         interface=Interfaces.WSGI,
         http=HTTPModes.http1,  # behind a TLS proxy; h2c is not worth its attack surface
+        websockets=False,  # WSGI has none; saves granian's "ignoring" line at every start
         workers=config["WEB_CONCURRENCY"],
         blocking_threads=config["SERVER_THREADS"],
         backpressure=config["SERVER_CONNECTION_LIMIT"],
@@ -96,8 +97,16 @@ def make_server(config: Config, *, host: str, port: int) -> Any:
         respawn_failed_workers=True,
         workers_kill_timeout=max(1, math.ceil(config["SERVER_SHUTDOWN_GRACE"].seconds)),
     )
+    logging.getLogger("_granian").addFilter(_not_the_threads_warning)
     server.on_startup(lambda: log.info("serving on http://%s", host_port(host, port)))
     return server
+
+
+def _not_the_threads_warning(record: logging.LogRecord) -> bool:
+    """Drop granian's start-up warning that SERVER_THREADS exceeds 2 x cores + 1: its advice
+    suits CPU-bound apps; ocore's requests wait on PostgreSQL and SSH, and the threads are a
+    deliberate setting (README, Serving), not something to warn about at every start."""
+    return not str(record.msg).startswith("Configuration allows spawning up to")
 
 
 def serve(app: Flask, config: Config, *, host: str, port: int) -> None:

@@ -80,6 +80,7 @@ def test_two_workers_each_use_their_own_connections(database_url):
         assert 3 <= backend_count(database_url, name) <= 3 * 4
         assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.output
+    assert "WARNING" not in server.output, "a default start has nothing to warn about"
     # development's SERVER_HOST default is loopback, and the line has the configured format
     assert f"serving on http://127.0.0.1:{port}" in server.output
 
