@@ -1,14 +1,13 @@
-"""``ocore db upgrade|current``: every plugin's migrations, in dependency order."""
+"""``ocore db upgrade|current``: every plugin's migrations, in dependency order. Alembic loads
+inside the commands: building the ``ocore`` command tree (``ocore --help``) stays light."""
 
 from __future__ import annotations
 
 import sys
 
 import click
-from alembic.util import CommandError as AlembicError
 
 import ocore_database
-from ocore_database import migrations
 from ocore_flask.cli.app_loading import with_app
 from ocore_flask.cli.kit import emit, json_option, known_errors, progress
 from ocore_flask.state import get_state
@@ -25,6 +24,10 @@ def db_group() -> None:
 @with_app(repair=True)  # no "schema behind: run ocore db upgrade" while running it
 def upgrade_command(revision: str, as_json: bool) -> None:
     """Apply each plugin's migrations (safe to run concurrently: an advisory lock serialises)."""
+    from alembic.util import CommandError as AlembicError
+
+    from ocore_database import migrations
+
     plugins = get_state().plugins.active
     total = len(migrations.collect(plugins))
     steps: dict[str, dict[str, str | None]] = {}
@@ -46,6 +49,8 @@ def upgrade_command(revision: str, as_json: bool) -> None:
 @with_app(repair=True)  # no "schema behind: run ocore db upgrade" while running it
 def current_command(as_json: bool) -> None:
     """Each plugin's applied revision and head; exit 1 when any is behind."""
+    from ocore_database import migrations
+
     with known_errors():
         revisions = migrations.current(ocore_database.engine(), get_state().plugins.active)
 

@@ -230,3 +230,25 @@ def test_config_check_imports_no_plugin_runtime(tmp_path: Path) -> None:
     assert report["code"] == 0, result.stdout
     loaded = [m for m in report["modules"] if m.startswith(HEAVY)]
     assert loaded == []
+
+
+def test_the_command_tree_loads_no_migration_machinery() -> None:
+    """``ocore --help`` builds every plugin's command group; alembic loads only when a ``db``
+    command runs (about 100 ms of a command-line start)."""
+    probe = (
+        "import json, sys\n"
+        "from ocore_flask.cli import main\n"
+        "sys.argv = ['ocore', '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0 and "db" in result.stdout
+    assert [m for m in report["modules"] if m.split(".")[0] == "alembic"] == []
