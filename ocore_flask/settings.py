@@ -68,8 +68,8 @@ class HostSettings:
     wsgi_server: str = setting(
         "WSGI_SERVER",
         kinds.choice("granian", "waitress", ignore_case=True),
-        "What `ocore serve` runs: granian (Rust; about ten times the throughput here) or "
-        "waitress (pure Python). `ocore serve --server` overrides it.",
+        "What `ocore serve` runs: granian (Rust; about five times waitress's throughput here) "
+        "or waitress (pure Python). `ocore serve --server` overrides it.",
         default="granian",
         example="granian",
     )

@@ -35,7 +35,7 @@ def serve_command(host: str | None, port: int | None, server: str | None) -> Non
         exit_startup_error(exc)
     app = load_app()
     config = get_state(app).config
-    chosen = (server or config["WSGI_SERVER"]).lower()
+    chosen = server or config["WSGI_SERVER"]  # both already lower case
     host = host or config["SERVER_HOST"]
     port = config["SERVER_PORT"] if port is None else port
     try:

@@ -10,9 +10,10 @@ finishes its in-flight requests within SERVER_SHUTDOWN_GRACE, the process exits 
 replaces the workers.
 
 granian inserts ``server: granian`` into every response unless the app sends a ``Server``
-header of its own, and has no option to omit it; the app's responses here carry an empty one
-(nothing to fingerprint). Responses granian writes itself (a malformed request's 400) still
-name it: see the README's decisions.
+header of its own, and has no option to omit it (emmett-framework/granian#594); the app's
+responses here carry an empty one (nothing to fingerprint). The 400s its HTTP parser writes for
+a malformed request carry none; only granian's own 500, for a WSGI callable that raises before
+responding (Flask never does), still says ``server: granian``. See the README's decisions.
 """
 
 from __future__ import annotations

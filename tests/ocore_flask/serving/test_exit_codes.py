@@ -32,6 +32,7 @@ def test_waitress_serve_ends_with_sigterm_as_the_table_says(database_url):
     ("argv", "expected"),
     [
         (["ocore", "serve", "--port", "not-a-port"], 2),
+        (["ocore", "serve", "--server", "gunicorn"], 2),
         (["ocore", "no-such-command"], 2),
         (["gunicorn", "--no-such-option", "wsgi:app"], 2),
         (["waitress-serve", "--no-such-option", "wsgi:app"], 1),
